@@ -1,0 +1,39 @@
+# Set-up and everyday commands. Every target creates .venv and installs the project first if needed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+RUN_FLAGS := $(if $(filter 1 true yes,$(SMOKE)),--smoke) $(if $(ONLY),--only $(ONLY))
+
+.PHONY: install course notebooks test lab bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## make course [SMOKE=1] [ONLY="01 03"]: execute the notebooks headless into build/
+course: $(STAMP)
+	$(PY) -m helpers.course $(RUN_FLAGS)
+
+## make notebooks [ONLY=01]: re-execute the committed notebooks in place (default parameters, cleaned)
+notebooks: $(STAMP)
+	$(PY) -m helpers.course --inplace $(if $(ONLY),--only $(ONLY))
+
+## make test: the whole test suite (unit, papermill smoke, nbval, structure)
+test: $(STAMP)
+	$(PY) -m pytest
+
+## make lab: JupyterLab on notebooks/
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+## make bench [EPOCHS=10]: plain DataLoader loop vs helpers.fit on the fast path
+bench: $(STAMP)
+	$(PY) benchmarks/bench_training.py --epochs $(or $(EPOCHS),10)
+
+clean:
+	rm -rf build

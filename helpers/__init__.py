@@ -1,0 +1,17 @@
+"""Shared code for the PyTorch MNIST course. Each notebook writes an idea out first; these serve reuse."""
+
+from .checks import check_params
+from .data import (DataError, InMemoryLoader, dataloaders, data_root, fast_loaders, load_split, mnist_dataset,
+                   mnist_splits, normalization, split_indices)
+from .models import Net, count_parameters, mlp
+from .plots import plot_history, show_images
+from .results import save_results
+from .runtime import get_device, seed_everything
+from .training import EarlyStopping, adam, History, TrainingDiverged, evaluate, fit, predict
+
+__all__ = [
+    "check_params", "DataError", "InMemoryLoader", "dataloaders", "data_root", "fast_loaders", "load_split",
+    "mnist_dataset", "mnist_splits", "normalization", "split_indices", "Net", "count_parameters", "mlp",
+    "plot_history", "show_images", "save_results", "get_device", "seed_everything", "EarlyStopping", "adam",
+    "History", "TrainingDiverged", "evaluate", "fit", "predict",
+]

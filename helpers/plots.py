@@ -1,0 +1,88 @@
+"""Figures the notebooks share: training curves and image grids."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+
+from .checks import check_positive_int, check_type
+
+
+def _as_histories(history: Mapping) -> dict[str, Mapping]:
+    """A single history, or a mapping of label -> history."""
+    check_type("history", history, Mapping)
+    if "train_loss" in history:
+        return {"": history}
+    if not history or not all(isinstance(h, Mapping) and "train_loss" in h for h in history.values()):
+        raise ValueError("history must be a dict returned by fit, or a dict of label -> such dicts")
+    return dict(history)
+
+
+def plot_history(history: Mapping, *, title: str | None = None) -> Figure:
+    """Loss and accuracy per epoch, training (dashed) and validation (solid).
+
+    ``history`` is what :func:`helpers.fit` returns, or ``{label: history, ...}`` to compare runs.
+    """
+    runs = _as_histories(history)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (label, h) in enumerate(runs.items()):
+        color = colors[i % len(colors)]
+        prefix = f"{label}: " if label else ""
+        for ax, key, scale in ((ax_loss, "loss", 1.0), (ax_acc, "acc", 100.0)):
+            ax.plot(h["epoch"], [v * scale for v in h[f"train_{key}"]], "--", color=color, label=f"{prefix}train")
+            if not all(math.isnan(v) for v in h[f"val_{key}"]):
+                ax.plot(h["epoch"], [v * scale for v in h[f"val_{key}"]], "-o", ms=3, color=color,
+                        label=f"{prefix}validation")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss (nats)", title="Loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def show_images(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | None = None,
+                predictions: Sequence[int] | torch.Tensor | None = None, *, ncols: int = 8,
+                title: str | None = None, class_names: Sequence[str] | None = None) -> Figure:
+    """A grid of greyscale images, each titled with its label (and prediction, red when wrong).
+
+    ``images`` is ``[N, 28, 28]`` or ``[N, 1, 28, 28]``, uint8 or float (normalized is fine:
+    each image is shown on its own grey scale).
+    """
+    check_type("images", images, torch.Tensor)
+    check_positive_int("ncols", ncols)
+    if images.dim() == 4 and images.shape[1] == 1:
+        images = images[:, 0]
+    if images.dim() != 3 or len(images) == 0:
+        raise ValueError(f"images must be [N, H, W] or [N, 1, H, W] with N >= 1, got {list(images.shape)}")
+    for name, seq in (("labels", labels), ("predictions", predictions)):
+        if seq is not None and len(seq) != len(images):
+            raise ValueError(f"{name} must have one entry per image ({len(images)}), got {len(seq)}")
+    n = len(images)
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.35 * ncols, 1.55 * nrows), squeeze=False)
+    name = (lambda k: class_names[k]) if class_names else str
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(images[i].detach().cpu().float(), cmap="gray_r")
+        parts = []
+        if labels is not None:
+            parts.append(name(int(labels[i])))
+        if predictions is not None:
+            parts.append(f"→ {name(int(predictions[i]))}")
+        wrong = labels is not None and predictions is not None and int(labels[i]) != int(predictions[i])
+        ax.set_title(" ".join(parts), fontsize=9, color="crimson" if wrong else "black")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

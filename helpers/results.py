@@ -1,0 +1,47 @@
+"""Recording a notebook's headline numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .checks import check_type
+
+
+def save_results(results: dict[str, Any], results_dir: str | os.PathLike | None, name: str) -> Path | None:
+    """Write ``results`` to ``<results_dir>/<name>.json`` atomically; do nothing if ``results_dir`` is None.
+
+    The course runner and the tests read these files. Values must be JSON numbers, strings,
+    booleans, lists or dicts; NaN is refused (a NaN headline number is a bug, not a result).
+    """
+    check_type("results", results, dict)
+    check_type("results_dir", results_dir, (str, os.PathLike, type(None)))
+    check_type("name", name, str)
+    text = json.dumps(results, indent=2, sort_keys=True, allow_nan=False, default=_plain)
+    if results_dir is None:
+        return None
+    folder = Path(results_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text + "\n")
+        os.replace(tmp, folder / f"{name}.json")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return folder / f"{name}.json"
+
+
+def _plain(value: Any) -> Any:
+    """JSON fallback for tensors and NumPy scalars."""
+    if hasattr(value, "tolist"):
+        out = value.tolist()
+        if isinstance(out, float) and not math.isfinite(out):
+            raise ValueError(f"results contain a non-finite number: {out}")
+        return out
+    raise TypeError(f"results values must be JSON-serializable, got {type(value).__name__}")

@@ -1,0 +1,208 @@
+"""Training and evaluation: ``fit`` returns a history dict that the plots consume.
+
+The loop inside :func:`fit` is the one notebook 03 writes out by hand (forward, loss,
+``zero_grad``, ``backward``, ``step``); this module only adds bookkeeping around it.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .checks import check_choice, check_positive_int, check_type
+
+# history["epoch"][i], history["train_loss"][i], ... describe epoch i; "batch_loss" has one entry per step.
+History = dict[str, list[float]]
+HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "time", "batch_loss")
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite; the message says when and what to try."""
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run ``model`` in eval mode over ``loader``; return ``(logits [N, C], targets [N])`` on the CPU."""
+    check_type("model", model, nn.Module)
+    device, was_training = _model_device(model), model.training
+    model.eval()
+    outputs, targets = [], []
+    try:
+        for x, y in loader:
+            outputs.append(model(x.to(device)).float().cpu())
+            targets.append(y.cpu())
+    finally:
+        model.train(was_training)
+    if not outputs:
+        raise ValueError("loader must yield at least one batch, got an empty loader")
+    return torch.cat(outputs), torch.cat(targets)
+
+
+def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable | None = None) -> dict[str, float]:
+    """Mean loss and accuracy of ``model`` on ``loader`` (eval mode, no gradients).
+
+    Returns ``{"loss": ..., "accuracy": ..., "n": ...}`` with accuracy in [0, 1].
+    """
+    logits, targets = predict(model, loader)
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    return {
+        "loss": float(loss_fn(logits, targets)),
+        "accuracy": float((logits.argmax(1) == targets).float().mean()),
+        "n": len(targets),
+    }
+
+
+class EarlyStopping:
+    """Stop when a validation metric has not improved for ``patience`` epochs; keep the best weights.
+
+    Give it to :func:`fit` (``early_stopping=EarlyStopping(patience=3)``): after every epoch ``fit``
+    calls ``step(value, model)``; when it returns True training stops, and at the end ``fit`` calls
+    ``restore(model)`` so the model holds the weights of the best epoch.
+    """
+
+    def __init__(self, patience: int = 3, *, monitor: str = "val_loss", mode: str = "min", min_delta: float = 0.0):
+        check_positive_int("patience", patience)
+        check_choice("monitor", monitor, ("val_loss", "val_acc", "train_loss", "train_acc"))
+        check_choice("mode", mode, ("min", "max"))
+        check_type("min_delta", min_delta, float)
+        if min_delta < 0:
+            raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
+        self.patience, self.monitor, self.mode, self.min_delta = patience, monitor, mode, min_delta
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.bad_epochs = 0
+
+    def improved(self, value: float) -> bool:
+        """Whether ``value`` beats the best so far by more than ``min_delta``."""
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def step(self, value: float, model: nn.Module, epoch: int | None = None) -> bool:
+        """Record one epoch's ``value``; return True when training should stop."""
+        if self.improved(value):
+            self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
+            self.best_state = copy.deepcopy(model.state_dict())
+        else:
+            self.bad_epochs += 1
+        return self.bad_epochs >= self.patience
+
+    def restore(self, model: nn.Module) -> None:
+        """Load the best weights seen into ``model`` (nothing to do before the first step)."""
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
+def adam(model: nn.Module, lr: float = 1e-3, **kwargs) -> torch.optim.Adam:
+    """Adam over ``model``'s parameters, using the fused kernel (one call per step for all tensors)
+    where this PyTorch build has it for the model's device: the same update, about 2.5x less optimizer
+    time on a CPU for the course's MLP."""
+    check_type("lr", lr, float)
+    try:
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True, **kwargs)
+    except (RuntimeError, TypeError, ValueError):  # no fused kernel for this device or dtype
+        return torch.optim.Adam(model.parameters(), lr=lr, **kwargs)
+
+
+def fit(model: nn.Module, train_loader: Iterable, *, epochs: int, val_loader: Iterable | None = None,
+        optimizer: torch.optim.Optimizer | None = None, loss_fn: Callable | None = None,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+        penalty: Callable[[nn.Module], torch.Tensor] | None = None,
+        early_stopping: EarlyStopping | None = None, progress: bool = True, desc: str = "fit") -> History:
+    """Train ``model`` for ``epochs`` passes over ``train_loader``; return the history.
+
+    Defaults follow the source article: Adam with lr 1e-3 (fused, see :func:`adam`) and cross-entropy. ``scheduler`` is
+    stepped after every batch (size its horizon in steps); ``penalty(model)`` is added to the loss
+    (an L1 term, say); ``early_stopping`` may end training early and restores the best weights.
+    Batches are moved to the model's device. A NaN or infinite loss raises :class:`TrainingDiverged`.
+
+    The history maps each of ``HISTORY_KEYS`` to a list: one entry per epoch (``val_*`` are NaN
+    without a validation loader), except ``batch_loss`` with one entry per step.
+    """
+    check_type("model", model, nn.Module)
+    check_positive_int("epochs", epochs)
+    check_type("progress", progress, bool)
+    try:
+        steps_per_epoch = len(train_loader)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"train_loader must be a DataLoader or InMemoryLoader (with a length), "
+                        f"got {type(train_loader).__name__}") from None
+    if steps_per_epoch == 0:
+        raise ValueError("train_loader must yield at least one batch, got an empty loader")
+    if early_stopping is not None and early_stopping.monitor.startswith("val") and val_loader is None:
+        raise ValueError(f"early_stopping monitors {early_stopping.monitor!r}, which needs a val_loader")
+    device = _model_device(model)
+    optimizer = optimizer or adam(model)
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    history: History = {key: [] for key in HISTORY_KEYS}
+    start = time.perf_counter()
+    bar = tqdm(total=epochs * steps_per_epoch, desc=desc, disable=not progress, leave=False)
+    try:
+        for epoch in range(1, epochs + 1):
+            model.train()
+            losses: list[torch.Tensor] = []
+            correct = torch.zeros((), dtype=torch.long, device=device)
+            seen = 0
+            for step, (x, y) in enumerate(train_loader, 1):
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                output = model(x)
+                loss = loss_fn(output, y)
+                total = loss + penalty(model) if penalty is not None else loss
+                optimizer.zero_grad(set_to_none=True)
+                total.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                losses.append(loss.detach())
+                correct += (output.detach().argmax(1) == y).sum()
+                seen += len(y)
+                bar.update(1)
+                if step % 100 == 0 or step == steps_per_epoch:
+                    recent = float(torch.stack(losses[-100:]).mean())
+                    _check_finite(recent, epoch, step, optimizer)
+                    bar.set_postfix(epoch=epoch, loss=f"{recent:.3f}", acc=f"{int(correct) / seen:.3f}")
+            batch_loss = torch.stack(losses).float().cpu()
+            history["epoch"].append(epoch)
+            history["batch_loss"].extend(batch_loss.tolist())
+            history["train_loss"].append(float(batch_loss.mean()))
+            history["train_acc"].append(int(correct) / seen)
+            history["lr"].append(optimizer.param_groups[0]["lr"])
+            if val_loader is not None:
+                val = evaluate(model, val_loader, loss_fn)
+                history["val_loss"].append(val["loss"])
+                history["val_acc"].append(val["accuracy"])
+            else:
+                history["val_loss"].append(math.nan)
+                history["val_acc"].append(math.nan)
+            history["time"].append(time.perf_counter() - start)
+            if early_stopping is not None:
+                if early_stopping.step(history[early_stopping.monitor][-1], model, epoch):
+                    break
+    finally:
+        bar.close()
+    if early_stopping is not None:
+        early_stopping.restore(model)
+    return history
+
+
+def _check_finite(loss: float, epoch: int, step: int, optimizer: torch.optim.Optimizer) -> None:
+    if not math.isfinite(loss):
+        lr = optimizer.param_groups[0].get("lr")
+        raise TrainingDiverged(
+            f"training diverged: the loss became {loss} at epoch {epoch}, batch {step} "
+            f"(lr={lr}); lower the learning rate or check the inputs for NaN"
+        )

@@ -1,0 +1,70 @@
+"""Shared fixtures: the data root, and papermill smoke runs cached per test session."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+# Tests need MNIST. Point at it with COURSE_DATA_DIR (CI: ../shared/data); without it, use
+# <project>/data if it has MNIST, else the read-only copy beside the project when there is one.
+if not os.environ.get("COURSE_DATA_DIR") and not (ROOT / "data" / "MNIST").is_dir():
+    if (ROOT.parent / "shared" / "data" / "MNIST").is_dir():
+        os.environ["COURSE_DATA_DIR"] = str(ROOT.parent / "shared" / "data")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> str:
+    """The MNIST root the tests read (skips cleanly if there is none)."""
+    from helpers.data import data_root
+
+    root = data_root()
+    if not (root / "MNIST" / "raw").is_dir():
+        pytest.skip(f"MNIST not found under {root}; set COURSE_DATA_DIR")
+    return str(root)
+
+
+@pytest.fixture(scope="session")
+def mnist_splits(data_dir):
+    """The default train/validation/test split, loaded once per session."""
+    import helpers
+
+    return helpers.mnist_splits(data_dir)
+
+
+_SMOKE_CACHE: dict[str, tuple[dict[str, Any], Any]] = {}
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory, data_dir):
+    """``smoke_run("03_training")`` -> (recorded results dict, executed notebook), run once per session.
+
+    Executes the committed notebook with papermill, ``smoke=True`` and ``results_dir`` in a temp
+    folder; a failing cell fails the test with papermill's error.
+    """
+    import nbformat
+    import papermill
+
+    def run(stem: str, **parameters: Any) -> tuple[dict[str, Any], Any]:
+        key = stem + json.dumps(parameters, sort_keys=True)
+        if key not in _SMOKE_CACHE:
+            out = tmp_path_factory.mktemp(f"smoke-{stem}")
+            papermill.execute_notebook(
+                str(NOTEBOOK_DIR / f"{stem}.ipynb"), str(out / f"{stem}.ipynb"),
+                parameters={"smoke": True, "results_dir": str(out), **parameters},
+                cwd=str(NOTEBOOK_DIR), progress_bar=False, kernel_name="python3",
+            )
+            results = json.loads((out / f"{stem}.json").read_text())
+            _SMOKE_CACHE[key] = (results, nbformat.read(out / f"{stem}.ipynb", as_version=4))
+        return _SMOKE_CACHE[key]
+
+    return run
