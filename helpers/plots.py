@@ -74,7 +74,7 @@ def show_images(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | Non
         ax.axis("off")
         if i >= n:
             continue
-        ax.imshow(images[i].detach().cpu().float(), cmap="gray_r")
+        ax.imshow(images[i].detach().cpu().float().numpy(), cmap="gray_r")
         parts = []
         if labels is not None:
             parts.append(name(int(labels[i])))

@@ -14,21 +14,37 @@ import sys
 
 import nbformat
 import pytest
+from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
 from conftest import NOTEBOOKS
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_checked_outputs_reproduce(path, tmp_path, data_dir):
-    nb = nbformat.read(path, as_version=4)
+def run_nbval(nb, tmp_path, data_dir) -> subprocess.CompletedProcess:
+    """Inject smoke=True after the parameters cell, then run nbval on the copy."""
     smoke = parameterize_notebook(nb, {"smoke": True}, kernel_name="python3", language="python")
-    copy = tmp_path / path.name
+    copy = tmp_path / "notebook.ipynb"
     nbformat.write(smoke, copy)
     env = {**os.environ, "COURSE_DATA_DIR": data_dir, "MPLBACKEND": "Agg"}
-    proc = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider", str(copy)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
     )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_checked_outputs_reproduce(path, tmp_path, data_dir):
+    nb = load_notebook_node(str(path))  # as papermill reads it (every cell gets a tags list)
+    proc = run_nbval(nb, tmp_path, data_dir)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout
+
+
+def test_a_changed_checked_output_fails(tmp_path, data_dir):
+    """The check can fail: alter one stored output of a checked cell in notebook 01."""
+    nb = load_notebook_node(str(NOTEBOOKS[0]))
+    checked = next(c for c in nb.cells if c.cell_type == "code" and "# NBVAL_CHECK_OUTPUT" in c.source)
+    stream = next(o for o in checked.outputs if o.output_type == "stream")
+    stream.text = stream.text.replace("torch.Size([2, 3])", "torch.Size([3, 2])")
+    proc = run_nbval(nb, tmp_path, data_dir)
+    assert proc.returncode != 0 and "1 failed" in proc.stdout

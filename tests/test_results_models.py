@@ -1,0 +1,61 @@
+"""Recording results; the course's models."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from helpers.models import Net, count_parameters, mlp
+from helpers.results import save_results
+
+
+def test_save_results_writes_json_atomically(tmp_path):
+    path = save_results({"acc": torch.tensor(0.5), "n": 3, "ok": True}, str(tmp_path / "r"), "01_x")
+    assert path == tmp_path / "r" / "01_x.json"
+    assert json.loads(path.read_text()) == {"acc": 0.5, "n": 3, "ok": True}
+    assert [p.name for p in (tmp_path / "r").iterdir()] == ["01_x.json"]
+
+
+def test_save_results_without_folder_writes_nothing(tmp_path):
+    assert save_results({"a": 1}, None, "x") is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_results_refuses_nan_and_leaves_nothing(tmp_path):
+    with pytest.raises(ValueError):
+        save_results({"acc": math.nan}, str(tmp_path), "bad")
+    with pytest.raises(TypeError, match="JSON-serializable"):
+        save_results({"model": nn.Linear(1, 1)}, str(tmp_path), "bad")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_net_is_the_articles_mlp():
+    net = Net()
+    assert count_parameters(net) == 109_386
+    assert [m.out_features for m in net.children()] == [128, 64, 10]
+    assert net(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+    assert net(torch.zeros(3, 784)).shape == (3, 10)
+
+
+def test_mlp_matches_net_and_configures():
+    assert count_parameters(mlp()) == count_parameters(Net())
+    wide = mlp((784, 512, 10), dropout=0.5)
+    assert [type(m).__name__ for m in wide] == ["Flatten", "Linear", "ReLU", "Dropout", "Linear"]
+    assert wide(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    with pytest.raises(ValueError, match="dropout must be between"):
+        mlp(dropout=1.0)
+    with pytest.raises(ValueError, match=r"sizes\[1\] must be an integer >= 1, got 0"):
+        mlp((784, 0, 10))
+    with pytest.raises(ValueError, match="at least an input and an output"):
+        mlp((784,))
+
+
+def test_count_parameters_trainable_only():
+    net = Net()
+    net.fc1.requires_grad_(False)
+    assert count_parameters(net) == 109_386 - 100_480
+    assert count_parameters(net, trainable_only=False) == 109_386
