@@ -86,3 +86,45 @@ def show_images(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | Non
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_confusion_matrix(confusion: torch.Tensor, *, normalize: bool = False,
+                          class_names: Sequence[str] | None = None, title: str | None = None,
+                          ax: plt.Axes | None = None) -> Figure:
+    """A confusion matrix (rows: true class, columns: predicted class) as an annotated heat map.
+
+    ``confusion`` is ``[C, C]`` counts, as :func:`helpers.metrics.confusion_matrix` returns.
+    ``normalize=True`` shows each row as percentages of its total (the diagonal is then each
+    class's recall). Colours follow a square-root scale so that small off-diagonal counts stay
+    visible beside the large diagonal. Draws on ``ax`` when given.
+    """
+    from matplotlib.colors import PowerNorm
+
+    check_type("confusion", confusion, torch.Tensor)
+    check_type("normalize", normalize, bool)
+    if confusion.dim() != 2 or confusion.shape[0] != confusion.shape[1] or confusion.shape[0] == 0:
+        raise ValueError(f"confusion must be a square [C, C] tensor, got shape {list(confusion.shape)}")
+    n = confusion.shape[0]
+    if class_names is not None and len(class_names) != n:
+        raise ValueError(f"class_names must have one name per class ({n}), got {len(class_names)}")
+    values = confusion.detach().cpu().double()
+    if normalize:
+        values = 100 * values / values.sum(1, keepdim=True).clamp(min=1)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(0.55 * n + 2.2, 0.55 * n + 1.4), constrained_layout=True)
+    fig = ax.figure
+    image = ax.imshow(values.numpy(), cmap="Blues", norm=PowerNorm(0.5, vmin=0, vmax=max(float(values.max()), 1e-9)))
+    fig.colorbar(image, ax=ax, label="% of the true class" if normalize else "images")
+    threshold = 0.35 * float(values.max())
+    for i in range(n):
+        for j in range(n):
+            v = float(values[i, j])
+            text = (f"{v:.1f}" if v < 99.95 else "100") if normalize else f"{int(v)}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    color="white" if v > threshold else ("black" if v > 0 else "lightgrey"))
+    names = list(class_names) if class_names else [str(k) for k in range(n)]
+    ax.set_xticks(range(n), names)
+    ax.set_yticks(range(n), names)
+    ax.set(xlabel="predicted class", ylabel="true class",
+           title=title or ("Confusion matrix, % of each true class" if normalize else "Confusion matrix (counts)"))
+    return fig
