@@ -43,15 +43,14 @@ def _labels(name: str, value: object) -> torch.Tensor:
 
 
 def _binary(name: str, value: object) -> torch.Tensor:
-    """A 1-D bool tensor from bool or 0/1 integers."""
+    """A 1-D bool tensor from bool, or numbers that are all 0 or 1."""
     check_type(name, value, torch.Tensor)
     if value.dim() != 1:
         raise ValueError(f"{name} must be a 1-D tensor, got shape {list(value.shape)}")
     if value.dtype != torch.bool:
-        if value.is_floating_point() or value.is_complex():
-            raise ValueError(f"{name} must be bool or integers 0 and 1, got dtype {value.dtype}")
-        if not bool(((value == 0) | (value == 1)).all()):
-            raise ValueError(f"{name} must hold only 0 and 1 (or be bool), got values {value.unique()[:5].tolist()}")
+        if value.is_complex() or not bool(((value == 0) | (value == 1)).all()):
+            raise ValueError(f"{name} must be bool or hold only 0 and 1, got dtype {value.dtype} "
+                             f"with values such as {value.unique()[:5].tolist()}")
         value = value == 1
     return value.cpu()
 

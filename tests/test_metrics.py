@@ -175,7 +175,7 @@ def test_roc_auc_is_the_probability_that_a_positive_outranks_a_negative():
     pos, neg = scores[targets == 1], scores[targets == 0]
     pairs = (pos[:, None] > neg[None, :]).double() + 0.5 * (pos[:, None] == neg[None, :]).double()
     assert roc_auc(scores, targets) == pytest.approx(float(pairs.mean()))
-    assert roc_auc(scores, targets.bool()) == roc_auc(scores, targets)
+    assert roc_auc(scores, targets.bool()) == roc_auc(scores, targets) == roc_auc(scores, targets.double())
     assert roc_auc(-scores, targets) == pytest.approx(1 - roc_auc(scores, targets))
 
 
@@ -214,8 +214,8 @@ def test_a_single_class_present_raises_instead_of_a_silent_nan():
 @pytest.mark.parametrize("scores, targets, error, match", [
     (torch.tensor([0.1, float("nan")]), torch.tensor([0, 1]), ValueError, "scores must be finite"),
     (torch.tensor([1, 2]), torch.tensor([0, 1]), ValueError, "floating-point tensor of scores"),
-    (torch.tensor([0.1, 0.2]), torch.tensor([0, 2]), ValueError, r"only 0 and 1.*\[0, 2\]"),
-    (torch.tensor([0.1, 0.2]), torch.tensor([0.0, 1.0]), ValueError, "bool or integers 0 and 1"),
+    (torch.tensor([0.1, 0.2]), torch.tensor([0, 2]), ValueError, r"bool or hold only 0 and 1.*\[0, 2\]"),
+    (torch.tensor([0.1, 0.2]), torch.tensor([0.0, 0.5]), ValueError, r"targets must be bool or hold only 0 and 1.*float32"),
     (torch.tensor([0.1, 0.2, 0.3]), torch.tensor([0, 1]), ValueError, "same length, got 3 and 2"),
     (torch.tensor([[0.1, 0.2]]), torch.tensor([0, 1]), ValueError, r"1-D tensor \[N\]"),
     (np.array([0.1, 0.2]), torch.tensor([0, 1]), TypeError, "scores must be Tensor"),
@@ -363,7 +363,7 @@ def test_a_perfectly_calibrated_model_has_zero_ece():
     (torch.tensor([0.5, 1.2]), torch.tensor([1, 0]), 10, r"confidences must lie in \[0, 1\]"),
     (torch.tensor([0.5, 0.2]), torch.tensor([1, 0, 1]), 10, "same length"),
     (torch.tensor([0.5, 0.2]), torch.tensor([1, 0]), 0, "n_bins must be an integer >= 1"),
-    (torch.tensor([0.5, 0.2]), torch.tensor([0.9, 0.1]), 10, "correct must be bool or integers 0 and 1"),
+    (torch.tensor([0.5, 0.2]), torch.tensor([0.9, 0.1]), 10, "correct must be bool or hold only 0 and 1"),
 ])
 def test_calibration_rejects_bad_input(confidence, correct, n_bins, match):
     with pytest.raises(ValueError, match=match):

@@ -1,0 +1,64 @@
+"""Notebook 04 in smoke mode: the numbers it records, its checks against scikit-learn, a wrong parameter's error."""
+
+from __future__ import annotations
+
+import math
+
+import papermill
+import pytest
+
+STEM = "04_evaluation"
+
+
+def outputs_of(nb, marker: str) -> str:
+    """The stream text of the code cell whose source contains ``marker``."""
+    cell = next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def test_records_the_headline_numbers(smoke_run):
+    results, _ = smoke_run(STEM)
+    for key in ("test_accuracy", "macro_f1", "macro_auc", "cv_mean", "cv_std", "ci_width"):
+        assert isinstance(results[key], float) and math.isfinite(results[key]), key
+    # smoke mode trains one epoch on 2,000 images: far above chance (10%), far below the full run
+    assert 0.5 < results["test_accuracy"] < 1
+    assert 0.4 < results["macro_f1"] <= 1 and abs(results["macro_f1"] - results["test_accuracy"]) < 0.1
+    assert 0.85 < results["macro_auc"] <= 1
+    assert 0.2 < results["cv_mean"] < 1 and 0 <= results["cv_std"] < 0.3
+    assert results["metrics_agree_with_sklearn"] is True
+
+
+def test_the_interval_is_the_normal_one_on_10000_test_images(smoke_run):
+    results, _ = smoke_run(STEM)
+    p = results["test_accuracy"]
+    assert results["ci_width"] == pytest.approx(2 * 1.959964 * math.sqrt(p * (1 - p) / 10_000), rel=1e-4)
+    assert results["ci_low"] < p < results["ci_high"]
+    assert results["bootstrap_ci_width"] == pytest.approx(results["ci_width"], rel=0.25)
+    assert 0 <= results["ece"] <= 1
+
+
+def test_choosing_on_the_test_set_inflates_the_report_and_validation_does_not(smoke_run):
+    results, _ = smoke_run(STEM)
+    assert results["optimism_test_selection"] > 0.002
+    assert abs(results["optimism_val_selection"]) < 0.005
+    assert results["optimism_test_selection"] > results["optimism_val_selection"]
+
+
+def test_every_comparison_with_sklearn_and_the_helpers_holds(smoke_run):
+    _, nb = smoke_run(STEM)
+    agreement = outputs_of(nb, "checks = {")
+    assert agreement.count("agrees with scikit-learn: True") == 10 and "False" not in agreement
+    assert "same count: True" in outputs_of(nb, "vectorized = ")
+    assert "helpers.metrics agrees: True" in outputs_of(nb, "bin_of = torch.bucketize")
+    modes = outputs_of(nb, "bn_net = ")
+    assert "train mode: image 0 gets the same logits in both batches: False" in modes
+    assert "eval  mode: image 0 gets the same logits in both batches: True" in modes
+    assert "autograd keeps 0.00 MB" in outputs_of(nb, "def forward_keeping")
+
+
+def test_a_wrong_parameter_type_fails_in_one_sentence(smoke_run):
+    with pytest.raises(papermill.PapermillExecutionError) as err:
+        smoke_run(STEM, cv_folds="five")
+    assert err.value.ename == "TypeError"
+    assert "cv_folds must be int, got 'five' of type str" in err.value.evalue
+    assert err.value.exec_count == 3  # the setup cell right after the parameters (and injected) cells
