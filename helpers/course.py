@@ -7,7 +7,11 @@
 
 Executed copies go to ``build/executed/`` and each notebook's headline numbers to
 ``build/results/<notebook>.json``. For every notebook it prints the status, the wall time and the
-headline numbers; it carries on past a failing notebook and exits non-zero if any failed.
+headline numbers (a progress bar on stderr shows the notebook in progress); it carries on past a
+failing notebook, naming the notebook, the cell and the error, and exits non-zero if any failed.
+After the run it writes the course report, ``build/report.md`` and ``build/report.html`` (see
+``helpers.report``), with key figures in ``build/figures/``. Ctrl-C stops the run: notebooks
+finished so far stay intact, the report is still written, and the exit code is 130.
 ``--inplace`` writes the outputs back into ``notebooks/`` and cleans them for committing (no
 papermill metadata, no progress-bar widgets).
 """
@@ -15,14 +19,17 @@ papermill metadata, no progress-bar widgets).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import nbformat
 
@@ -31,11 +38,12 @@ NOTEBOOKS = PROJECT_ROOT / "notebooks"
 BUILD = PROJECT_ROOT / "build"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _PROGRESS = re.compile(r"\r|\d+%\|")
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 
-def notebooks(only: list[str] | None = None) -> list[Path]:
-    """The course's notebooks in order; ``only`` keeps those whose name starts with one of its prefixes."""
-    found = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+def notebooks(only: list[str] | None = None, folder: Path = NOTEBOOKS) -> list[Path]:
+    """The course's notebooks in ``folder``, in order; ``only`` keeps those whose name starts with one of its prefixes."""
+    found = sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
     if only:
         unknown = [o for o in only if not any(nb.name.startswith(o) for nb in found)]
         if unknown:
@@ -65,7 +73,7 @@ def check_overrides(notebook: Path, overrides: dict[str, Any]) -> None:
     unknown = sorted(set(overrides) - set(known))
     if unknown:
         raise ValueError(f"{notebook.name} has no parameter {', '.join(unknown)}; "
-                         f"its parameters are: {', '.join(known)}")
+                         f"its parameters are: {', '.join(known) or 'none (no cell tagged parameters)'}")
 
 
 def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -90,6 +98,12 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def error_line(exec_count: int | None, ename: str, evalue: str) -> str:
+    """``cell [7]: ValueError: boom``: the failing cell (as Jupyter numbers it) and the error, on one line."""
+    message = f"{ename}: {evalue}" if evalue else ename
+    return f"cell [{exec_count if exec_count is not None else '?'}]: {message}".splitlines()[0]
+
+
 def _error_summary(nb_path: Path) -> str:
     """The failing cell's number and the last line of its error, from an executed notebook."""
     try:
@@ -99,8 +113,14 @@ def _error_summary(nb_path: Path) -> str:
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
-                return f"cell [{cell.get('execution_count')}]: {out['ename']}: {out['evalue']}".splitlines()[0]
+                return error_line(cell.get("execution_count"), out["ename"], out["evalue"])
     return "unknown error"
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def _write_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
@@ -108,42 +128,55 @@ def _write_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
     os.close(fd)
     try:
         nbformat.write(nb, tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
 
 
-def run_notebook(notebook: Path, *, parameters: dict[str, Any], out_dir: Path, inplace: bool = False) -> dict[str, Any]:
-    """Execute one notebook; return ``{"name", "status", "seconds", "results", "error"}``.
+def run_notebook(notebook: Path, *, parameters: dict[str, Any], out_dir: Path, inplace: bool = False,
+                 progress: dict[str, Any] | bool = False) -> dict[str, Any]:
+    """Execute one notebook; return ``{"name", "status", "seconds", "results", "error", "path"}``.
 
-    The executed copy is written atomically: an interrupted run leaves the previous file intact.
+    ``status`` is ``"ok"``, ``"FAILED"`` or ``"interrupted"`` (Ctrl-C). The executed copy is written
+    atomically: an interrupted run leaves the previous file intact; ``path`` is where it is (None if
+    nothing was written). ``progress`` is papermill's per-cell progress bar (False, True or tqdm options).
     """
     import papermill
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp_out = out_dir / f".{notebook.stem}.running.ipynb"
+    results_dir = parameters.get("results_dir")
+    results_file = Path(results_dir) / f"{notebook.stem}.json" if results_dir else None
+    if results_file is not None:
+        results_file.unlink(missing_ok=True)  # never report an earlier run's numbers
     start = time.perf_counter()
     status, error = "ok", ""
     try:
         papermill.execute_notebook(str(notebook), str(tmp_out), parameters=parameters or None,
-                                   cwd=str(notebook.parent), progress_bar=False, kernel_name="python3")
+                                   cwd=str(notebook.parent), progress_bar=progress, kernel_name="python3")
+    except KeyboardInterrupt:
+        status, error = "interrupted", "interrupted (Ctrl-C); the previous executed copy, if any, is untouched"
     except papermill.PapermillExecutionError as err:
-        status = "FAILED"
-        error = f"cell [{err.exec_count}]: {err.ename}: {err.evalue}".splitlines()[0]
+        if err.ename == "KeyboardInterrupt":  # the kernel got the Ctrl-C first
+            status, error = "interrupted", "interrupted (Ctrl-C) in " + error_line(err.exec_count, err.ename, "")
+        else:
+            status, error = "FAILED", error_line(err.exec_count, err.ename, err.evalue)
     except Exception as err:  # the kernel died, the notebook could not be read, ...
         status = "FAILED"
         error = f"{type(err).__name__}: {err}".splitlines()[0]
     seconds = time.perf_counter() - start
-    if tmp_out.exists():
+    path = None
+    if tmp_out.exists() and status != "interrupted":
         nb = nbformat.read(tmp_out, as_version=4)
-        tmp_out.unlink()
-        target = notebook if inplace and status == "ok" else out_dir / notebook.name
-        _write_atomic(clean_notebook(nb) if inplace else nb, target)
+        path = notebook if inplace and status == "ok" else out_dir / notebook.name
+        _write_atomic(clean_notebook(nb) if inplace else nb, path)
+    tmp_out.unlink(missing_ok=True)
     results: dict[str, Any] = {}
-    results_dir = parameters.get("results_dir")
-    if results_dir and (Path(results_dir) / f"{notebook.stem}.json").exists():
-        results = json.loads((Path(results_dir) / f"{notebook.stem}.json").read_text())
-    return {"name": notebook.stem, "status": status, "seconds": seconds, "results": results, "error": error}
+    if status == "ok" and results_file is not None and results_file.exists():
+        results = json.loads(results_file.read_text())
+    return {"name": notebook.stem, "status": status, "seconds": seconds, "results": results, "error": error,
+            "path": str(path) if path else None}
 
 
 def _headline(results: dict[str, Any], width: int = 110) -> str:
@@ -158,7 +191,50 @@ def _headline(results: dict[str, Any], width: int = 110) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C for a moment (while the report is written); a no-op outside the main thread."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _finish_row(row: dict[str, Any], source: Path, build_dir: Path) -> dict[str, Any]:
+    """Add the notebook's title, key figures and (for in-place runs) displayed results; paths relative to build/."""
+    from . import report
+
+    path = row.pop("path", None)
+    row.update(title=row["name"], executed=None, figures=[])
+    try:
+        row["title"] = report.notebook_title(nbformat.read(source, as_version=4), row["name"])
+    except Exception:  # unreadable: the report still lists the notebook
+        pass
+    if not path:
+        return row
+    row["executed"] = os.path.relpath(path, build_dir)
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:
+        return row
+    if row["status"] == "ok":
+        if not row["results"]:
+            row["results"] = report.results_from_notebook(nb)
+        figures = report.extract_figures(nb, row["name"], build_dir / "figures")
+        row["figures"] = [os.path.relpath(f, build_dir) for f in figures]
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
+    from tqdm import tqdm
+
+    from . import report
+
     parser = argparse.ArgumentParser(prog="python -m helpers.course", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="run every notebook with smoke=True (seconds each)")
     parser.add_argument("--only", nargs="+", metavar="NN", help="run only notebooks whose names start with these")
@@ -166,40 +242,80 @@ def main(argv: list[str] | None = None) -> int:
                         help="override a parameter in every notebook (papermill's -p)")
     parser.add_argument("--inplace", action="store_true",
                         help="write outputs back into notebooks/ (cleaned for committing)")
-    parser.add_argument("--build-dir", type=Path, default=BUILD, help="where executed copies and results go")
+    parser.add_argument("--build-dir", type=Path, default=BUILD,
+                        help="where executed copies, results, figures and the report go")
+    parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="the folder of NN_name.ipynb notebooks")
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
 
     overrides = {name: parse_value(value) for name, value in args.parameter}
     if args.smoke:
         overrides["smoke"] = True
     try:
-        selected = notebooks(args.only)
+        selected = notebooks(args.only, folder=args.notebooks)
         if not selected:
-            raise ValueError(f"no notebooks found in {NOTEBOOKS}")
+            raise ValueError(f"no notebooks found in {args.notebooks}")
         for nb in selected:
             check_overrides(nb, overrides)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.inplace and overrides:
         print("error: --inplace commits default-parameter runs; it takes no --smoke or -p", file=sys.stderr)
-        return 2
-    results_dir = args.build_dir.resolve() / "results"
+        return EXIT_USAGE
+    build_dir = args.build_dir.resolve()
+    results_dir = build_dir / "results"
     parameters = dict(overrides) if args.inplace else {**overrides, "results_dir": str(results_dir)}
-    out_dir = args.build_dir / "executed"
+    out_dir = build_dir / "executed"
+    run: dict[str, Any] = {
+        "started": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "mode": "in place" if args.inplace else "smoke" if overrides.get("smoke") is True else "full",
+        "command": " ".join(["python -m helpers.course", *argv]),
+        "parameters": overrides, "interrupted": False, "notebooks": [],
+    }
     print(f"running {len(selected)} notebook(s){' in smoke mode' if args.smoke else ''}"
           f"{' in place' if args.inplace else f', executed copies in {out_dir}'}", flush=True)
-    rows = []
-    for nb in selected:
-        row = run_notebook(nb, parameters=parameters, out_dir=out_dir, inplace=args.inplace)
-        rows.append(row)
-        print(f"{row['name']:<28} {row['status']:<6} {row['seconds']:7.1f} s  "
-              f"{row['error'] or _headline(row['results'])}", flush=True)
-    failed = [r["name"] for r in rows if r["status"] != "ok"]
-    total = sum(r["seconds"] for r in rows)
-    print(f"{len(rows) - len(failed)} passed, {len(failed)} failed in {total:.1f} s"
-          + (f": {', '.join(failed)}" if failed else ""))
-    return 1 if failed else 0
+    rows: list[dict[str, Any]] = []
+    bar = tqdm(total=len(selected), unit="notebook", file=sys.stderr, dynamic_ncols=True)
+    try:
+        for nb in selected:
+            bar.set_description(nb.stem)
+            cells = {"desc": "  cells", "position": 1, "leave": False, "file": sys.stderr, "dynamic_ncols": True}
+            row = run_notebook(nb, parameters=parameters, out_dir=out_dir, inplace=args.inplace, progress=cells)
+            rows.append(row)
+            bar.update(1)
+            tqdm.write(f"{row['name']:<28} {row['status']:<6} {row['seconds']:7.1f} s  "
+                       f"{row['error'] or _headline(row['results'])}", file=sys.stdout)
+            sys.stdout.flush()
+            if row["status"] == "interrupted":
+                raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        run["interrupted"] = True
+    finally:
+        bar.close()
+    with _sigint_ignored():
+        done = {r["name"] for r in rows}
+        rows += [{"name": nb.stem, "status": "not run", "seconds": None, "results": {}, "error": "", "path": None}
+                 for nb in selected if nb.stem not in done]
+        sources = {nb.stem: nb for nb in selected}
+        run["notebooks"] = [_finish_row(row, sources[row["name"]], build_dir) for row in rows]
+        run["environment"] = report.environment(str(overrides.get("device", "auto")))
+        md, _ = report.write_report(run, build_dir)
+        failed = [r for r in rows if r["status"] == "FAILED"]
+        ok = sum(r["status"] == "ok" for r in rows)
+        total = sum(r["seconds"] or 0 for r in rows)
+        print(f"{ok} passed, {len(failed)} failed in {total:.1f} s"
+              + (": " + "; ".join(f"{r['name']} {r['error']}" for r in failed) if failed else ""))
+        for r in failed:
+            if r.get("executed"):
+                print(f"  traceback of {r['name']}: {build_dir / r['executed']}")
+        if run["interrupted"]:
+            not_run = [r["name"] for r in rows if r["status"] in ("interrupted", "not run")]
+            print(f"interrupted: {', '.join(not_run) or 'nothing'} left unfinished; finished notebooks are intact")
+        print(f"report: {md} (and report.html)")
+    if run["interrupted"]:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if failed else 0
 
 
 if __name__ == "__main__":

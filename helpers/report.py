@@ -1,0 +1,339 @@
+"""The course report: ``build/report.md`` and ``build/report.html`` after a run of the course.
+
+The runner (``python -m helpers.course``) records each run in ``build/run.json`` (what ran, with
+which parameters, on which torch and device, each notebook's status, wall time and headline
+numbers) and renders the report from it. ``python -m helpers.report`` renders it again, and
+``python -m helpers.report --table`` prints only the table of notebooks, with links into
+``notebooks/``, ready to paste into the README.
+
+Key figures are PNG outputs copied from each executed notebook into ``build/figures/``: the
+cells tagged ``report-figure`` if a notebook has any, else its first and its last figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import json
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import nbformat
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUILD = PROJECT_ROOT / "build"
+RUN_RECORD = "run.json"
+FIGURE_TAG = "report-figure"
+STATUSES = ("ok", "FAILED", "interrupted", "not run")
+
+
+# --------------------------------------------------------------------------- what a run records
+def environment(device: str = "auto") -> dict[str, Any]:
+    """The torch version, the device ``device`` resolves to here (with its name), Python and the OS."""
+    import torch
+
+    from .runtime import get_device
+
+    info: dict[str, Any] = {"torch": torch.__version__, "python": platform.python_version(),
+                            "platform": platform.platform(terse=True), "cpu_count": os.cpu_count()}
+    try:
+        dev = get_device(device)
+    except (ValueError, TypeError) as err:
+        info.update(device=str(device), device_name=f"not available: {err}")
+        return info
+    info["device"] = dev.type
+    if dev.type == "cuda":
+        info["device_name"] = f"{torch.cuda.get_device_name(dev)} (CUDA {torch.version.cuda})"
+    elif dev.type == "mps":
+        info["device_name"] = "Apple MPS"
+    else:
+        info["device_name"] = f"{platform.machine() or 'CPU'}, {os.cpu_count()} cores"
+    return info
+
+
+def notebook_title(nb: nbformat.NotebookNode, default: str) -> str:
+    """The first ``# heading`` of the notebook's first markdown cell, else ``default``."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and "papermill-error-cell-tag" not in cell.get("metadata", {}).get("tags", []):
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+            break
+    return default
+
+
+def results_from_notebook(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    """The headline numbers a notebook displays in its last code cell (``results`` as a dict), or ``{}``.
+
+    Used when a run wrote no JSON (``--inplace`` passes no ``results_dir``).
+    """
+    import ast
+
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if not code:
+        return {}
+    for out in code[-1].get("outputs", []):
+        text = out.get("data", {}).get("text/plain") if out.get("output_type") == "execute_result" else None
+        if text:
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                return {}
+            return value if isinstance(value, dict) else {}
+    return {}
+
+
+def extract_figures(nb: nbformat.NotebookNode, name: str, figures_dir: Path, limit: int = 2) -> list[Path]:
+    """Copy up to ``limit`` key PNG figures of an executed notebook to ``figures_dir/<name>-<k>.png``.
+
+    Key figures: the outputs of cells tagged ``report-figure`` if there are any, else the first and
+    the last figure of the notebook. Figures of an earlier run of ``name`` are removed first.
+    """
+    if limit < 0:
+        raise ValueError(f"limit must be >= 0, got {limit!r}")
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    for old in figures_dir.glob(f"{name}-*.png"):
+        old.unlink()
+    pngs: list[tuple[bool, str]] = []
+    for cell in nb.cells:
+        tagged = FIGURE_TAG in cell.get("metadata", {}).get("tags", [])
+        for out in cell.get("outputs", []):
+            data = out.get("data", {}).get("image/png")
+            if data:
+                pngs.append((tagged, data if isinstance(data, str) else "".join(data)))
+    chosen = [png for tagged, png in pngs if tagged]
+    if not chosen and pngs:
+        chosen = [pngs[0][1]] if len(pngs) == 1 else [pngs[0][1], pngs[-1][1]]
+    paths = []
+    for k, data in enumerate(chosen[:limit], start=1):
+        path = figures_dir / f"{name}-{k}.png"
+        path.write_bytes(base64.b64decode(data))
+        paths.append(path)
+    return paths
+
+
+# --------------------------------------------------------------------------- formatting
+def format_value(value: Any) -> str:
+    """A headline number as the report shows it: ints with thousands separators, floats to 4 digits."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.3g}" if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6) else f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        if len(value) <= 4 and all(not isinstance(v, (list, tuple, dict)) for v in value):
+            return "[" + ", ".join(format_value(v) for v in value) + "]"
+        return f"[{len(value)} values]"
+    return str(value)
+
+
+def flatten_results(results: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts of results as one level, keys joined by dots: ``{"val": {"adam": 0.9}}`` -> ``{"val.adam": 0.9}``."""
+    flat: dict[str, Any] = {}
+    for key, value in results.items():
+        if isinstance(value, dict):
+            flat.update(flatten_results(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def format_seconds(seconds: float | None) -> str:
+    """``12.3 s`` under two minutes, ``4 min 05 s`` above; an em dash when there is no time."""
+    if seconds is None:
+        return "—"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def _numbers(row: dict[str, Any]) -> list[str]:
+    if row.get("status") != "ok" and row.get("error"):
+        return [row["error"]]
+    return [f"{key} = {format_value(value)}" for key, value in flatten_results(row.get("results") or {}).items()]
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _summary(run: dict[str, Any]) -> str:
+    rows = run["notebooks"]
+    counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
+    parts = [f"{counts['ok']} passed", f"{counts['FAILED']} failed"]
+    parts += [f"{counts[s]} {s}" for s in ("interrupted", "not run") if counts[s]]
+    total = sum(r.get("seconds") or 0 for r in rows)
+    return f"{len(rows)} notebook(s): {', '.join(parts)}, {format_seconds(total)} in all"
+
+
+def _parameters(run: dict[str, Any]) -> str:
+    params = run.get("parameters") or {}
+    given = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "none"
+    return f"{given}; every other parameter at each notebook's default"
+
+
+def _facts(run: dict[str, Any]) -> list[tuple[str, str]]:
+    env = run.get("environment") or {}
+    return [
+        ("run", f"{run.get('started', '?')} ({run.get('mode', '?')})"),
+        ("result", _summary(run) + (" — interrupted (Ctrl-C)" if run.get("interrupted") else "")),
+        ("torch", str(env.get("torch", "?"))),
+        ("device", f"{env.get('device', '?')} ({env.get('device_name', '?')})"),
+        ("Python", f"{env.get('python', '?')} on {env.get('platform', '?')}"),
+        ("parameters", _parameters(run)),
+        ("command", f"`{run.get('command', '?')}`"),
+    ]
+
+
+def markdown_table(run: dict[str, Any], links: str | None = "executed") -> str:
+    """The table of notebooks (status, wall time, recorded numbers) as GitHub markdown.
+
+    ``links``: ``"executed"`` links each notebook's executed copy (relative to the build folder),
+    ``"notebooks"`` links ``notebooks/<name>.ipynb`` (for the README), None links nothing.
+    """
+    if links not in ("executed", "notebooks", None):
+        raise ValueError(f"links must be 'executed', 'notebooks' or None, got {links!r}")
+    lines = ["| notebook | status | wall time | recorded numbers |", "|---|---|---:|---|"]
+    for row in run["notebooks"]:
+        title = _md(row.get("title") or row["name"])
+        target = row.get("executed") if links == "executed" else f"notebooks/{row['name']}.ipynb" if links else None
+        cell = f"[{title}]({target})" if target else title
+        numbers = "<br>".join(_md(n) for n in _numbers(row)) or "—"
+        seconds = format_seconds(row.get("seconds")) if row["status"] != "not run" else "—"
+        lines.append(f"| {cell} | {row['status']} | {seconds} | {numbers} |")
+    return "\n".join(lines)
+
+
+def markdown_report(run: dict[str, Any]) -> str:
+    """The whole report as markdown; figure links are relative to the build folder."""
+    out = ["# Course report", ""]
+    out += ["| | |", "|---|---|"] + [f"| {k} | {_md(v)} |" for k, v in _facts(run)] + [""]
+    out += ["## Notebooks", "", markdown_table(run), ""]
+    failed = [r for r in run["notebooks"] if r["status"] in ("FAILED", "interrupted")]
+    if failed:
+        out += ["## Failures", ""]
+        out += [f"- **{r['name']}** {r['status']}: {r.get('error') or 'no error recorded'}"
+                + (f" (executed copy: `{r['executed']}`)" if r.get("executed") else "") for r in failed]
+        out.append("")
+    with_figures = [r for r in run["notebooks"] if r.get("figures")]
+    if with_figures:
+        out += ["## Key figures", ""]
+        for row in with_figures:
+            out += [f"### {row.get('title') or row['name']}", ""]
+            out += [f"![{row['name']}, figure {k}]({path})" for k, path in enumerate(row["figures"], start=1)]
+            out.append("")
+    return "\n".join(out)
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border: 1px solid #ccc; padding: .35rem .6rem; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+td.num { text-align: right; white-space: nowrap; }
+.ok { color: #17692c; font-weight: 600; } .FAILED, .interrupted { color: #b00020; font-weight: 600; }
+figure { display: inline-block; margin: .5rem 1rem .5rem 0; } img { max-width: 34rem; }
+code { background: #f3f3f3; padding: 0 .2rem; }
+"""
+
+
+def html_report(run: dict[str, Any], build_dir: Path) -> str:
+    """The report as one self-contained HTML page (figures embedded as data URIs)."""
+    esc = html.escape
+    facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v.strip('`'))}</td></tr>" for k, v in _facts(run))
+    rows = []
+    for row in run["notebooks"]:
+        title = esc(row.get("title") or row["name"])
+        if row.get("executed") and row["status"] != "not run":
+            title = f'<a href="{esc(row["executed"])}">{title}</a>'
+        seconds = format_seconds(row.get("seconds")) if row["status"] != "not run" else "—"
+        numbers = "<br>".join(esc(n) for n in _numbers(row)) or "—"
+        rows.append(f'<tr><td>{title}</td><td class="{esc(row["status"].replace(" ", "-"))}">{esc(row["status"])}'
+                    f'</td><td class="num">{esc(seconds)}</td><td>{numbers}</td></tr>')
+    figures = []
+    for row in run["notebooks"]:
+        imgs = []
+        for k, rel in enumerate(row.get("figures") or [], start=1):
+            path = build_dir / rel
+            if path.is_file():
+                data = base64.b64encode(path.read_bytes()).decode("ascii")
+                imgs.append(f'<figure><img alt="{esc(row["name"])}, figure {k}" src="data:image/png;base64,{data}">'
+                            f"<figcaption>{esc(row['name'])}, figure {k}</figcaption></figure>")
+        if imgs:
+            figures.append(f"<h3>{esc(row.get('title') or row['name'])}</h3>" + "".join(imgs))
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Course report</title>"
+        f"<style>{_CSS}</style></head><body>\n<h1>Course report</h1>\n<table>{facts}</table>\n"
+        "<h2>Notebooks</h2>\n<table><tr><th>notebook</th><th>status</th><th>wall time</th>"
+        f"<th>recorded numbers</th></tr>\n" + "\n".join(rows) + "</table>\n"
+        + ("<h2>Key figures</h2>\n" + "\n".join(figures) if figures else "") + "\n</body></html>\n"
+    )
+
+
+# --------------------------------------------------------------------------- files
+def file_mode() -> int:
+    """The mode a new file gets under the current umask (``mkstemp`` files are private otherwise)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder (never half-written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def write_report(run: dict[str, Any], build_dir: Path) -> tuple[Path, Path]:
+    """Save ``run`` as ``build_dir/run.json`` and render ``report.md`` and ``report.html`` from it."""
+    build_dir = Path(build_dir)
+    write_text_atomic(build_dir / RUN_RECORD, json.dumps(run, indent=2) + "\n")
+    md, page = build_dir / "report.md", build_dir / "report.html"
+    write_text_atomic(md, markdown_report(run) + "\n")
+    write_text_atomic(page, html_report(run, build_dir))
+    return md, page
+
+
+def load_run(build_dir: Path) -> dict[str, Any]:
+    """The run recorded in ``build_dir/run.json``; ``FileNotFoundError`` says how to make one."""
+    path = Path(build_dir) / RUN_RECORD
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; run the course first (make course, or make course SMOKE=1)")
+    return json.loads(path.read_text())
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.report", description=__doc__.splitlines()[0])
+    parser.add_argument("--build-dir", type=Path, default=BUILD, help="the runner's build folder (default: build/)")
+    parser.add_argument("--table", action="store_true",
+                        help="print only the table of notebooks, linking into notebooks/ (for the README)")
+    args = parser.parse_args(None if argv is None else list(argv))
+    try:
+        run = load_run(args.build_dir)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.table:
+        print(markdown_table(run, links="notebooks"))
+        return 0
+    md, page = write_report(run, args.build_dir)
+    print(f"wrote {md} and {page}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
