@@ -85,7 +85,9 @@ class EarlyStopping:
         self.bad_epochs = 0
 
     def improved(self, value: float) -> bool:
-        """Whether ``value`` beats the best so far by more than ``min_delta``."""
+        """Whether ``value`` beats the best so far by more than ``min_delta`` (a NaN never does)."""
+        if math.isnan(value):
+            return False
         if self.best is None:
             return True
         if self.mode == "min":
