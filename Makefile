@@ -37,3 +37,13 @@ bench: $(STAMP)
 
 clean:
 	rm -rf build
+
+## make student [ONLY=03]: build/student/, the notebooks without solutions (stubs and checks stay)
+student: $(STAMP)
+	$(PY) -m helpers.student $(if $(ONLY),--only $(ONLY))
+
+## make site [NOTEBOOKS=build/executed]: build/site/, static HTML of the executed notebooks and an index page
+site: $(STAMP)
+	$(PY) -m helpers.site $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS))
+
+.PHONY: student site
