@@ -1,0 +1,46 @@
+"""Notebook 02 in smoke mode: the numbers it records about gradients, and a wrong parameter's error."""
+
+from __future__ import annotations
+
+import papermill
+import pytest
+
+
+def test_hand_derived_gradients_match_autograd(smoke_run):
+    results, _ = smoke_run("02_autograd_backprop")
+    assert results["manual_grads_match"] is True
+    assert 0.0 <= results["max_abs_diff_manual_vs_autograd"] <= 1e-5   # float32 rounding only
+    assert results["classic_grad"] == [2.0, 2.0, 2.0]
+
+
+def test_gradient_checks(smoke_run):
+    results, _ = smoke_run("02_autograd_backprop")
+    assert results["gradcheck_passed"] is True
+    assert results["gradcheck_catches_broken_backward"] is True
+    # float64 central differences, error relative to each parameter's largest gradient
+    assert 0.0 <= results["finite_difference_max_rel_error"] < 1e-6
+
+
+def test_value_engine_agrees_with_pytorch_and_learns(smoke_run):
+    results, _ = smoke_run("02_autograd_backprop")
+    assert results["value_engine_agrees"] is True
+    assert results["value_engine_max_abs_diff"] < 1e-9
+    assert results["value_neuron_final_loss"] < 0.2 * results["value_neuron_initial_loss"]
+
+
+def test_bookkeeping_and_graph_capture(smoke_run):
+    results, nb = smoke_run("02_autograd_backprop")
+    assert results["frozen_trainable_params"] == 128 * 64 + 64 + 64 * 10 + 10   # fc1 frozen
+    assert results["export_matches_eager"] is True
+    assert results["compile_status"].startswith("skipped")                   # never compiled in smoke mode
+    assert results["compiled_matches_eager"] is None
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
+
+
+def test_a_wrong_parameter_type_fails_in_one_sentence(smoke_run):
+    with pytest.raises(papermill.PapermillExecutionError) as err:
+        smoke_run("02_autograd_backprop", try_compile="yes")
+    assert err.value.ename == "TypeError"
+    assert "try_compile must be bool, got 'yes' of type str" in err.value.evalue
+    assert err.value.exec_count == 3  # the setup cell right after the parameters (and injected) cells
