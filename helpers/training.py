@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import copy
 import math
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -208,3 +212,144 @@ def _check_finite(loss: float, epoch: int, step: int, optimizer: torch.optim.Opt
             f"training diverged: the loss became {loss} at epoch {epoch}, batch {step} "
             f"(lr={lr}); lower the learning rate or check the inputs for NaN"
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints: state_dicts written atomically, read back with torch.load(..., weights_only=True).
+
+CHECKPOINT_FORMAT = 1
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint cannot be used: truncated, corrupted, not a checkpoint, refused as unsafe, or
+    not matching the model; the message names the file and says what to do."""
+
+
+def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+                    generator: torch.Generator | None = None, epoch: int | None = None,
+                    extra: dict[str, Any] | None = None) -> Path:
+    """Write everything needed to resume training to ``path``, atomically; return the path.
+
+    The file holds state_dicts only (tensors, numbers, strings, lists and dicts), so
+    :func:`load_checkpoint` can read it with ``torch.load(..., weights_only=True)``: ``model``'s
+    weights, and when given the ``optimizer``'s state (Adam's moments, step counts), the
+    ``scheduler``'s position, the shuffling ``generator``'s state (the batch order of the epochs
+    still to come), the number of finished ``epoch`` s and ``extra`` (plain data such as a
+    history). PyTorch's global CPU random state (dropout on the CPU) and the CUDA one, when there
+    is a GPU, are saved too.
+
+    The bytes go to a temporary file in the same folder, are flushed to disk, and only then
+    replace ``path`` (``os.replace`` is atomic): a crash mid-write leaves the previous
+    checkpoint intact, never a half-written one.
+    """
+    check_type("path", path, (str, os.PathLike))
+    check_type("model", model, nn.Module)
+    check_type("optimizer", optimizer, (torch.optim.Optimizer, type(None)))
+    check_type("scheduler", scheduler, (torch.optim.lr_scheduler.LRScheduler, type(None)))
+    check_type("generator", generator, (torch.Generator, type(None)))
+    check_type("epoch", epoch, (int, type(None)))
+    if epoch is not None and epoch < 0:
+        raise ValueError(f"epoch must be an integer >= 0 or None, got {epoch!r}")
+    check_type("extra", extra, (dict, type(None)))
+    state: dict[str, Any] = {
+        "format": CHECKPOINT_FORMAT,
+        "model": model.state_dict(),
+        "epoch": epoch,
+        "extra": extra or {},
+        "torch_rng": torch.get_rng_state(),
+    }
+    if optimizer is not None:
+        state["optimizer"] = optimizer.state_dict()
+    if scheduler is not None:
+        state["scheduler"] = scheduler.state_dict()
+    if generator is not None:
+        state["generator"] = generator.get_state()
+    if torch.cuda.is_available():
+        state["cuda_rng"] = torch.cuda.get_rng_state_all()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _read_checkpoint(path: Path, map_location: str | torch.device) -> dict[str, Any]:
+    """``torch.load(path, weights_only=True)``, every failure turned into one :class:`CheckpointError`."""
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # RuntimeError (zip), EOFError, UnpicklingError, UnicodeDecodeError, ...
+        text = str(err)
+        refused = next((line.strip() for line in text.splitlines() if "Unsupported global" in line), None)
+        if refused is not None:
+            raise CheckpointError(
+                f"{path} was refused by torch.load(weights_only=True): it contains Python objects, not "
+                f"only tensors and plain data ({refused.removeprefix('WeightsUnpickler error: ').split('. ')[0]}). "
+                "Unpickling those could run arbitrary code; load it with weights_only=False only if "
+                "you trust where the file came from.") from err
+        first = text.strip().splitlines()[0].split(". ")[0][:160] if text.strip() else "no detail"
+        raise CheckpointError(f"cannot read checkpoint {path}: the file is truncated or corrupted "
+                              f"({type(err).__name__}: {first}). Write it again or use an earlier "
+                              "checkpoint.") from err
+    if not isinstance(state, dict) or "model" not in state or state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not a checkpoint written by save_checkpoint (format "
+                              f"{CHECKPOINT_FORMAT}); it holds a {type(state).__name__}"
+                              + (f" with keys {sorted(state)[:8]}" if isinstance(state, dict) else ""))
+    return state
+
+
+def load_checkpoint(path: str | os.PathLike, *, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+                    generator: torch.Generator | None = None, restore_rng: bool = True,
+                    map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Restore a checkpoint written by :func:`save_checkpoint` into the objects given; return it.
+
+    Reads with ``torch.load(..., weights_only=True)``: only tensors and plain data are accepted,
+    so a tampered file cannot run code while loading. ``model`` (and ``optimizer``,
+    ``scheduler``, ``generator`` when given) get their saved states; with ``restore_rng`` the
+    global random states too. The returned dict has ``"epoch"`` (finished epochs) and
+    ``"extra"`` as saved. Tensors are loaded to ``map_location`` first, then copied to where the
+    model's parameters live, so a GPU checkpoint loads on a CPU-only machine.
+
+    Raises ``FileNotFoundError`` for a missing file and :class:`CheckpointError` (naming the file)
+    for a truncated, corrupted or unsafe one, for one without a state that was asked for, or
+    for one whose weights do not fit ``model``.
+    """
+    check_type("path", path, (str, os.PathLike))
+    check_type("model", model, nn.Module)
+    check_type("optimizer", optimizer, (torch.optim.Optimizer, type(None)))
+    check_type("scheduler", scheduler, (torch.optim.lr_scheduler.LRScheduler, type(None)))
+    check_type("generator", generator, (torch.Generator, type(None)))
+    check_type("restore_rng", restore_rng, bool)
+    check_type("map_location", map_location, (str, torch.device))
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist (or is not a file)")
+    state = _read_checkpoint(path, map_location)
+    for name, obj in (("optimizer", optimizer), ("scheduler", scheduler), ("generator", generator)):
+        if obj is not None and name not in state:
+            raise CheckpointError(f"{path} holds no {name} state, but a {name} was given to restore; "
+                                  f"it was saved without {name}=...")
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as err:
+        raise CheckpointError(f"{path} does not fit this model: {' '.join(str(err).split())[:300]}") from err
+    if optimizer is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    if generator is not None:
+        generator.set_state(state["generator"].cpu())
+    if restore_rng:
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if "cuda_rng" in state and torch.cuda.is_available() and len(state["cuda_rng"]) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+    return state
