@@ -249,7 +249,8 @@ def test_real_ctrl_c_on_a_running_course(tmp_path):
     """SIGINT to the runner's process group (what Ctrl-C in a terminal does), during notebook 02."""
     nbs, build, started = tmp_path / "nbs", tmp_path / "build", tmp_path / "started"
     make_notebook(nbs, "01_fast", ["x = 1"])
-    make_notebook(nbs, "02_slow", [f"import pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(120)"])
+    make_notebook(nbs, "02_slow", [f"import os, pathlib, time\npathlib.Path({str(started)!r}).write_text(str(os.getpid()))"
+                                   "\ntime.sleep(120)"])
     make_notebook(nbs, "03_never", [])
     proc = subprocess.Popen([sys.executable, "-m", "helpers.course", "--notebooks", str(nbs), "--build-dir",
                              str(build), "--smoke"], cwd=ROOT, start_new_session=True,
@@ -271,7 +272,27 @@ def test_real_ctrl_c_on_a_running_course(tmp_path):
     statuses = [r["status"] for r in json.loads((build / "run.json").read_text())["notebooks"]]
     assert statuses == ["ok", "interrupted", "not run"]
     leftover = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(proc.pid)], capture_output=True, text=True).stdout
-    assert not leftover.strip(), f"processes left behind (the kernel?): {leftover}"
+    assert not leftover.strip(), f"processes left behind: {leftover}"
+    kernel = int(started.read_text())  # the kernel runs in a session of its own: it must have been shut down
+    deadline = time.monotonic() + 30
+    while kernel_alive(kernel) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not kernel_alive(kernel), f"the kernel of notebook 02 (pid {kernel}) is still running"
+
+
+def kernel_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, does not count)."""
+    if not Path("/proc").is_dir():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
 
 
 # --------------------------------------------------------------------------- report pieces
