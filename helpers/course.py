@@ -33,6 +33,8 @@ from typing import Any, Iterator
 
 import nbformat
 
+from .report import file_mode
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 BUILD = PROJECT_ROOT / "build"
@@ -117,21 +119,25 @@ def _error_summary(nb_path: Path) -> str:
     return "unknown error"
 
 
-def _umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
-
-
-def _write_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
+def write_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Write ``nb`` to ``path`` through a temporary file in the same folder: never half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".ipynb", dir=path.parent)
     os.close(fd)
     try:
         nbformat.write(nb, tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def selected_notebooks(only: list[str] | None, folder: Path) -> list[Path]:
+    """:func:`notebooks`, but ``ValueError`` when ``folder`` holds none (for the command-line tools)."""
+    found = notebooks(only, folder=folder)
+    if not found:
+        raise ValueError(f"no notebooks found in {folder}")
+    return found
 
 
 def run_notebook(notebook: Path, *, parameters: dict[str, Any], out_dir: Path, inplace: bool = False,
@@ -170,7 +176,7 @@ def run_notebook(notebook: Path, *, parameters: dict[str, Any], out_dir: Path, i
     if tmp_out.exists() and status != "interrupted":
         nb = nbformat.read(tmp_out, as_version=4)
         path = notebook if inplace and status == "ok" else out_dir / notebook.name
-        _write_atomic(clean_notebook(nb) if inplace else nb, path)
+        write_atomic(clean_notebook(nb) if inplace else nb, path)
     tmp_out.unlink(missing_ok=True)
     results: dict[str, Any] = {}
     if status == "ok" and results_file is not None and results_file.exists():
@@ -252,9 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         overrides["smoke"] = True
     try:
-        selected = notebooks(args.only, folder=args.notebooks)
-        if not selected:
-            raise ValueError(f"no notebooks found in {args.notebooks}")
+        selected = selected_notebooks(args.only, args.notebooks)
         for nb in selected:
             check_overrides(nb, overrides)
     except ValueError as err:

@@ -22,6 +22,8 @@ from typing import Any
 
 import nbformat
 
+from .course import selected_notebooks
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 SITE = PROJECT_ROOT / "build" / "site"
@@ -152,8 +154,6 @@ def build_site(notebooks: list[Path], out_dir: Path, title: str | None = None) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .course import notebooks as find_notebooks
-
     parser = argparse.ArgumentParser(prog="python -m helpers.site", description=__doc__.splitlines()[0])
     parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS,
                         help="the executed notebooks to render (default: notebooks/, the committed full run)")
@@ -161,10 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NN", help="only notebooks whose names start with these")
     args = parser.parse_args(argv)
     try:
-        selected = find_notebooks(args.only, folder=args.notebooks)
-        if not selected:
-            raise ValueError(f"no notebooks found in {args.notebooks}")
-        pages = build_site(selected, args.out)
+        pages = build_site(selected_notebooks(args.only, args.notebooks), args.out)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

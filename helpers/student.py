@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 import re
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+
+from .course import selected_notebooks, write_atomic
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
@@ -86,20 +87,6 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return out
 
 
-def _write_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".ipynb", dir=path.parent)
-    os.close(fd)
-    try:
-        nbformat.write(nb, tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 def write_student_edition(notebooks: list[Path], out_dir: Path) -> list[Path]:
     """Write the student edition of each notebook to ``out_dir/<same name>``; return the paths written."""
     written = []
@@ -110,7 +97,7 @@ def write_student_edition(notebooks: list[Path], out_dir: Path) -> list[Path]:
         except ValueError as err:
             raise ValueError(f"{path.name}: {err}") from None
         target = Path(out_dir) / path.name
-        _write_atomic(student, target)
+        write_atomic(student, target)
         written.append(target)
     return written
 
@@ -186,8 +173,6 @@ def run_student_notebook(path: Path, out_path: Path, parameters: dict[str, Any] 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .course import notebooks as find_notebooks
-
     parser = argparse.ArgumentParser(prog="python -m helpers.student", description=__doc__.splitlines()[0])
     parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="the folder of NN_name.ipynb notebooks")
     parser.add_argument("--out", type=Path, default=STUDENT, help="where the student edition goes (build/student/)")
@@ -196,10 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="run each student notebook in smoke mode and check that only exercise stubs fail")
     args = parser.parse_args(argv)
     try:
-        selected = find_notebooks(args.only, folder=args.notebooks)
-        if not selected:
-            raise ValueError(f"no notebooks found in {args.notebooks}")
-        written = write_student_edition(selected, args.out)
+        written = write_student_edition(selected_notebooks(args.only, args.notebooks), args.out)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -8,7 +8,6 @@ each exercise's check cell is seen to raise from its stub and no other cell may 
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import nbformat
 import pytest
