@@ -29,6 +29,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUILD = PROJECT_ROOT / "build"
 RUN_RECORD = "run.json"
 FIGURE_TAG = "report-figure"
+HEADLINE_KEY = "headline"
+SETTINGS = ("seed", "device", "data_dir", "smoke", "results_dir")  # every notebook's parameters
 STATUSES = ("ok", "FAILED", "interrupted", "not run")
 
 
@@ -154,10 +156,42 @@ def format_seconds(seconds: float | None) -> str:
     return f"{minutes} min {rest:02d} s"
 
 
+def headline(results: dict[str, Any]) -> list[str]:
+    """The recorded numbers the table shows, one string each.
+
+    A notebook may name them: ``results["headline"] = ["test_accuracy", "val.adam"]`` (dotted keys
+    reach into nested dicts). Otherwise: its top-level numbers, one line counting its true/false
+    checks, and how many more values it recorded (the report's detail section lists them all).
+    The run's own settings (``seed``, ``device``, ``smoke``, ...) are left to the report's header.
+    """
+    flat = {k: v for k, v in flatten_results(results).items() if k != HEADLINE_KEY and k not in SETTINGS}
+    chosen = results.get(HEADLINE_KEY)
+    if isinstance(chosen, list) and all(isinstance(k, str) for k in chosen):
+        return [f"{key} = {format_value(flat[key])}" if key in flat else f"{key}: not recorded" for key in chosen]
+    top = {k: v for k, v in results.items() if k != HEADLINE_KEY and k not in SETTINGS}
+    numbers = {k: v for k, v in top.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    checks = {k: v for k, v in top.items() if isinstance(v, bool)}
+    lines = [f"{key} = {format_value(value)}" for key, value in numbers.items()]
+    if checks:
+        false = [k for k, v in checks.items() if not v]
+        lines.append(f"checks: {len(checks) - len(false)} of {len(checks)} True"
+                     + (f" (False: {', '.join(false)})" if false else ""))
+    more = len(flat) - len(numbers) - len(checks)
+    if more:
+        lines.append(f"+ {more} more recorded value{'s' if more > 1 else ''}")
+    return lines
+
+
 def _numbers(row: dict[str, Any]) -> list[str]:
     if row.get("status") != "ok" and row.get("error"):
         return [row["error"]]
-    return [f"{key} = {format_value(value)}" for key, value in flatten_results(row.get("results") or {}).items()]
+    return headline(row.get("results") or {})
+
+
+def _recorded(row: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every recorded value of a notebook, flattened and formatted, for its detail section."""
+    flat = flatten_results(row.get("results") or {})
+    return [(key, format_value(value)) for key, value in flat.items() if key != HEADLINE_KEY]
 
 
 def _md(text: str) -> str:
@@ -222,12 +256,16 @@ def markdown_report(run: dict[str, Any]) -> str:
         out += [f"- **{r['name']}** {r['status']}: {r.get('error') or 'no error recorded'}"
                 + (f" (executed copy: `{r['executed']}`)" if r.get("executed") else "") for r in failed]
         out.append("")
-    with_figures = [r for r in run["notebooks"] if r.get("figures")]
-    if with_figures:
-        out += ["## Key figures", ""]
-        for row in with_figures:
-            out += [f"### {row.get('title') or row['name']}", ""]
-            out += [f"![{row['name']}, figure {k}]({path})" for k, path in enumerate(row["figures"], start=1)]
+    detailed = [r for r in run["notebooks"] if r.get("figures") or _recorded(r)]
+    if detailed:
+        out += ["## Notebooks in detail", ""]
+    for row in detailed:
+        out += [f"### {row.get('title') or row['name']}", ""]
+        out += [f"![{row['name']}, figure {k}]({path})" for k, path in enumerate(row.get("figures") or [], start=1)]
+        if row.get("figures"):
+            out.append("")
+        if _recorded(row):
+            out += ["| recorded | value |", "|---|---|"] + [f"| {_md(k)} | {_md(v)} |" for k, v in _recorded(row)]
             out.append("")
     return "\n".join(out)
 
@@ -257,7 +295,7 @@ def html_report(run: dict[str, Any], build_dir: Path) -> str:
         numbers = "<br>".join(esc(n) for n in _numbers(row)) or "—"
         rows.append(f'<tr><td>{title}</td><td class="{esc(row["status"].replace(" ", "-"))}">{esc(row["status"])}'
                     f'</td><td class="num">{esc(seconds)}</td><td>{numbers}</td></tr>')
-    figures = []
+    details = []
     for row in run["notebooks"]:
         imgs = []
         for k, rel in enumerate(row.get("figures") or [], start=1):
@@ -266,14 +304,16 @@ def html_report(run: dict[str, Any], build_dir: Path) -> str:
                 data = base64.b64encode(path.read_bytes()).decode("ascii")
                 imgs.append(f'<figure><img alt="{esc(row["name"])}, figure {k}" src="data:image/png;base64,{data}">'
                             f"<figcaption>{esc(row['name'])}, figure {k}</figcaption></figure>")
-        if imgs:
-            figures.append(f"<h3>{esc(row.get('title') or row['name'])}</h3>" + "".join(imgs))
+        recorded = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in _recorded(row))
+        if imgs or recorded:
+            details.append(f"<h3>{esc(row.get('title') or row['name'])}</h3>" + "".join(imgs)
+                           + (f"<table><tr><th>recorded</th><th>value</th></tr>{recorded}</table>" if recorded else ""))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Course report</title>"
         f"<style>{_CSS}</style></head><body>\n<h1>Course report</h1>\n<table>{facts}</table>\n"
         "<h2>Notebooks</h2>\n<table><tr><th>notebook</th><th>status</th><th>wall time</th>"
         f"<th>recorded numbers</th></tr>\n" + "\n".join(rows) + "</table>\n"
-        + ("<h2>Key figures</h2>\n" + "\n".join(figures) if figures else "") + "\n</body></html>\n"
+        + ("<h2>Notebooks in detail</h2>\n" + "\n".join(details) if details else "") + "\n</body></html>\n"
     )
 
 

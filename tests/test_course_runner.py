@@ -178,7 +178,8 @@ def test_run_carries_on_past_a_failure_names_it_and_writes_the_report(tmp_path, 
 
     md = (build / "report.md").read_text()
     assert "| [01 · First](executed/01_first.ipynb) | ok |" in md
-    assert "seed = 3<br>smoke = True<br>acc = 0.9876<br>per.a = 1.5" in md
+    assert "| ok | " in md and " | acc = 0.9876<br>+ 1 more recorded value |" in md
+    assert "| per.a | 1.5 |" in md and "| seed | 3 |" in md
     assert "| [02 · Fails](executed/02_fails.ipynb) | FAILED |" in md and "cell [4]: ValueError: boom" in md
     assert "![01_first, figure 1](figures/01_first-1.png)" in md
     import torch
@@ -319,7 +320,7 @@ def sample_run(tmp_path: Path) -> dict:
                         "platform": "Linux"},
         "notebooks": [
             {"name": "01_a", "title": "01 · A | b", "status": "ok", "seconds": 12.34, "error": "",
-             "results": {"acc": 0.97, "per": {"x": 1}}, "executed": "executed/01_a.ipynb",
+             "results": {"acc": 0.97, "per": {"x": 1}, "agrees": True, "seed": 0}, "executed": "executed/01_a.ipynb",
              "figures": ["figures/01_a-1.png"]},
             {"name": "02_b", "title": "02 · B", "status": "FAILED", "seconds": 1.0, "results": {},
              "error": "cell [3]: ValueError: a<b", "executed": "executed/02_b.ipynb", "figures": []},
@@ -330,7 +331,8 @@ def sample_run(tmp_path: Path) -> dict:
 def test_markdown_report_and_table(tmp_path):
     run = sample_run(tmp_path)
     table = report.markdown_table(run)
-    assert table.splitlines()[2] == "| [01 · A \\| b](executed/01_a.ipynb) | ok | 12.3 s | acc = 0.97<br>per.x = 1 |"
+    assert table.splitlines()[2] == \
+        "| [01 · A \\| b](executed/01_a.ipynb) | ok | 12.3 s | acc = 0.97<br>checks: 1 of 1 True<br>+ 1 more recorded value |"
     assert table.splitlines()[3] == "| [02 · B](executed/02_b.ipynb) | FAILED | 1.0 s | cell [3]: ValueError: a<b |"
     assert "(notebooks/01_a.ipynb)" in report.markdown_table(run, links="notebooks")
     assert "](" not in report.markdown_table(run, links=None)
@@ -341,6 +343,17 @@ def test_markdown_report_and_table(tmp_path):
     assert "smoke=True; every other parameter at each notebook's default" in md
     assert "2 notebook(s): 1 passed, 1 failed, 13.3 s in all" in md
     assert "- **02_b** FAILED: cell [3]: ValueError: a<b" in md
+    assert "| recorded | value |\n|---|---|\n| acc | 0.97 |\n| per.x | 1 |\n| agrees | True |\n| seed | 0 |" in md
+    assert "![01_a, figure 1](figures/01_a-1.png)" in md
+
+
+def test_headline_numbers_for_the_table():
+    results = {"acc": 0.5, "n": 3, "ok": True, "same": False, "per": {"a": 1, "b": 2}, "name": "x", "smoke": True}
+    assert report.headline(results) == ["acc = 0.5", "n = 3", "checks: 1 of 2 True (False: same)",
+                                        "+ 3 more recorded values"]
+    chosen = {**results, "headline": ["per.b", "acc", "missing"]}
+    assert report.headline(chosen) == ["per.b = 2", "acc = 0.5", "missing: not recorded"]
+    assert report.headline({}) == []
 
 
 def test_html_report_escapes_and_embeds_figures(tmp_path):
