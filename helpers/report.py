@@ -6,8 +6,11 @@ numbers) and renders the report from it. ``python -m helpers.report`` renders it
 ``python -m helpers.report --table`` prints only the table of notebooks, with links into
 ``notebooks/``, ready to paste into the README.
 
-Key figures are PNG outputs copied from each executed notebook into ``build/figures/``: the
-cells tagged ``report-figure`` if a notebook has any, else its first and its last figure.
+The table shows, per notebook, its status, wall time and headline numbers: the keys listed in
+``results["headline"]`` if the notebook sets it, else its top-level numbers and a count of its
+true/false checks; a detail section per notebook lists every recorded value. Key figures are PNG
+outputs copied from each executed notebook into ``build/figures/``: the cells tagged
+``report-figure`` if a notebook has any, else its first and its last figure.
 """
 
 from __future__ import annotations
