@@ -284,7 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for nb in selected:
             bar.set_description(nb.stem)
-            cells = {"desc": "  cells", "position": 1, "leave": False, "file": sys.stderr, "dynamic_ncols": True}
+            # a second bar for the cells of the notebook in progress, on a terminal only (it moves the cursor)
+            cells = sys.stderr.isatty() and {"desc": "  cells", "position": 1, "leave": False, "file": sys.stderr,
+                                             "dynamic_ncols": True}
             row = run_notebook(nb, parameters=parameters, out_dir=out_dir, inplace=args.inplace, progress=cells)
             rows.append(row)
             bar.update(1)
