@@ -225,6 +225,15 @@ class CheckpointError(RuntimeError):
     not matching the model; the message names the file and says what to do."""
 
 
+def _check_checkpoint_args(path: Any, model: Any, optimizer: Any, scheduler: Any, generator: Any) -> None:
+    """The argument checks :func:`save_checkpoint` and :func:`load_checkpoint` share."""
+    check_type("path", path, (str, os.PathLike))
+    check_type("model", model, nn.Module)
+    check_type("optimizer", optimizer, (torch.optim.Optimizer, type(None)))
+    check_type("scheduler", scheduler, (torch.optim.lr_scheduler.LRScheduler, type(None)))
+    check_type("generator", generator, (torch.Generator, type(None)))
+
+
 def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
                     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
                     generator: torch.Generator | None = None, epoch: int | None = None,
@@ -243,11 +252,7 @@ def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, optimizer: tor
     replace ``path`` (``os.replace`` is atomic): a crash mid-write leaves the previous
     checkpoint intact, never a half-written one.
     """
-    check_type("path", path, (str, os.PathLike))
-    check_type("model", model, nn.Module)
-    check_type("optimizer", optimizer, (torch.optim.Optimizer, type(None)))
-    check_type("scheduler", scheduler, (torch.optim.lr_scheduler.LRScheduler, type(None)))
-    check_type("generator", generator, (torch.Generator, type(None)))
+    _check_checkpoint_args(path, model, optimizer, scheduler, generator)
     check_type("epoch", epoch, (int, type(None)))
     if epoch is not None and epoch < 0:
         raise ValueError(f"epoch must be an integer >= 0 or None, got {epoch!r}")
@@ -323,11 +328,7 @@ def load_checkpoint(path: str | os.PathLike, *, model: nn.Module, optimizer: tor
     for a truncated, corrupted or unsafe one, for one without a state that was asked for, or
     for one whose weights do not fit ``model``.
     """
-    check_type("path", path, (str, os.PathLike))
-    check_type("model", model, nn.Module)
-    check_type("optimizer", optimizer, (torch.optim.Optimizer, type(None)))
-    check_type("scheduler", scheduler, (torch.optim.lr_scheduler.LRScheduler, type(None)))
-    check_type("generator", generator, (torch.Generator, type(None)))
+    _check_checkpoint_args(path, model, optimizer, scheduler, generator)
     check_type("restore_rng", restore_rng, bool)
     check_type("map_location", map_location, (str, torch.device))
     path = Path(path)
