@@ -31,7 +31,7 @@ MNIST_BACKGROUND = -MNIST_MEAN / MNIST_STD
 
 
 def weight_values(model: nn.Module, *, include_bias: bool = False) -> torch.Tensor:
-    """All entries of ``model``'s weight matrices (and biases with ``include_bias``) as one 1-D tensor.
+    """All entries of ``model``'s weight matrices (and biases with ``include_bias``) as one detached 1-D tensor.
 
     "Weights" are the parameters with two or more dimensions (``nn.Linear.weight``, conv kernels);
     biases and other 1-D parameters (normalization scales) are left out by default, as weight decay
@@ -39,7 +39,7 @@ def weight_values(model: nn.Module, *, include_bias: bool = False) -> torch.Tens
     """
     check_type("model", model, nn.Module)
     check_type("include_bias", include_bias, bool)
-    chosen = [p.reshape(-1) for p in model.parameters() if include_bias or p.dim() > 1]
+    chosen = [p.detach().reshape(-1) for p in model.parameters() if include_bias or p.dim() > 1]
     if not chosen:
         raise ValueError(f"model has no weight matrices to collect ({type(model).__name__} with "
                          f"{sum(1 for _ in model.parameters())} parameters, include_bias={include_bias})")

@@ -39,7 +39,7 @@ def test_stops_after_patience_epochs_without_improvement_min_mode():
     stop, model = replay(stopper, [1.0, 0.8, 0.9, 0.85, 0.81, 0.5])
     assert stop == 5  # epochs 3, 4, 5 do not beat 0.8
     assert stopper.best == 0.8 and stopper.best_epoch == 2 and stopper.bad_epochs == 3
-    assert float(model.w[0]) == 5.0  # the model still holds the last epoch's weights ...
+    assert float(model.w[0].detach()) == 5.0  # the model still holds the last epoch's weights ...
     stopper.restore(model)
     assert torch.equal(model.w, torch.full((3,), 2.0))  # ... until restore loads the best epoch's
 
@@ -55,7 +55,7 @@ def test_max_mode_for_accuracy():
     stop, model = replay(stopper, [0.5, 0.7, 0.6, 0.7, 0.9])
     assert stop == 4 and stopper.best == 0.7 and stopper.best_epoch == 2  # an equal value is no improvement
     stopper.restore(model)
-    assert float(model.w[0]) == 2.0
+    assert float(model.w[0].detach()) == 2.0
     # the same values in min mode: the first epoch is the best
     low = EarlyStopping(patience=2, mode="min")
     assert replay(low, [0.5, 0.7, 0.6, 0.7, 0.9])[0] == 3 and low.best_epoch == 1
@@ -73,7 +73,7 @@ def test_a_nan_value_never_counts_as_the_best():
     stop, model = replay(stopper, [math.nan, 0.9, math.nan, 0.8, math.nan, math.nan])
     assert stop == 6 and stopper.best == 0.8 and stopper.best_epoch == 4
     stopper.restore(model)
-    assert float(model.w[0]) == 4.0
+    assert float(model.w[0].detach()) == 4.0
 
 
 def test_the_best_weights_are_a_copy_not_a_reference():

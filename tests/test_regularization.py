@@ -26,7 +26,7 @@ def test_weight_values_takes_weight_matrices_only_unless_asked():
     net = model()
     w = weight_values(net)
     assert w.shape == (6 * 5 + 5 * 3,)
-    assert torch.equal(w, torch.cat([net[1].weight.reshape(-1), net[3].weight.reshape(-1)]))
+    assert torch.equal(w, torch.cat([net[1].weight.reshape(-1), net[3].weight.reshape(-1)])) and not w.requires_grad
     assert weight_values(net, include_bias=True).shape == (6 * 5 + 5 + 5 * 3 + 3,)
 
 
