@@ -54,3 +54,37 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of (trainable) scalar parameters of ``model``."""
     check_type("model", model, nn.Module)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def small_cnn(channels: Sequence[int] = (16, 32, 64), *, kernel_size: int = 3, in_channels: int = 1,
+              image_size: int = 28, num_classes: int = 10) -> nn.Sequential:
+    """A small CNN built for speed on a CPU (notebook 06): per stage Conv2d -> MaxPool2d(2) -> ReLU,
+    then Flatten -> Linear.
+
+    Each stage has ``channels[i]`` filters of ``kernel_size`` x ``kernel_size`` ("same" padding) and
+    halves the image (28 -> 14 -> 7 -> 3 for MNIST), so most of the arithmetic happens on small
+    images. Pooling comes before the ReLU: max pooling and ReLU commute (both are monotone), so the
+    output is the same as ReLU-then-pool, with the ReLU on four times fewer values.
+    ``small_cnn()`` has 29,066 parameters. On a CPU it trains faster in channels-last memory
+    format: ``small_cnn().to(memory_format=torch.channels_last)``.
+    """
+    check_type("channels", channels, (list, tuple))
+    if len(channels) == 0:
+        raise ValueError(f"channels must list at least one stage, got {channels!r}")
+    for i, width in enumerate(channels):
+        check_positive_int(f"channels[{i}]", width)
+    check_positive_int("kernel_size", kernel_size)
+    if kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd (for 'same' padding), got {kernel_size!r}")
+    check_positive_int("in_channels", in_channels)
+    check_positive_int("image_size", image_size)
+    check_positive_int("num_classes", num_classes)
+    if image_size >> len(channels) == 0:
+        raise ValueError(f"image_size {image_size} is too small for {len(channels)} stages of 2x2 pooling; "
+                         f"it must be at least {2 ** len(channels)}")
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip((in_channels, *channels[:-1]), channels):
+        layers += [nn.Conv2d(n_in, n_out, kernel_size, padding=kernel_size // 2), nn.MaxPool2d(2), nn.ReLU()]
+    side = image_size >> len(channels)  # each MaxPool2d(2) floors the size to half
+    layers += [nn.Flatten(), nn.Linear(channels[-1] * side * side, num_classes)]
+    return nn.Sequential(*layers)
