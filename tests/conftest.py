@@ -68,3 +68,9 @@ def smoke_run(tmp_path_factory, data_dir):
         return _SMOKE_CACHE[key]
 
     return run
+
+
+def outputs_of(nb, marker: str) -> str:
+    """The stream text of the first code cell whose source contains ``marker``."""
+    cell = next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")

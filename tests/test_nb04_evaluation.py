@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import math
 
-import papermill
 import pytest
 
+from conftest import outputs_of
+
 STEM = "04_evaluation"
-
-
-def outputs_of(nb, marker: str) -> str:
-    """The stream text of the code cell whose source contains ``marker``."""
-    cell = next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
-    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
 
 
 def test_records_the_headline_numbers(smoke_run):
@@ -54,11 +49,3 @@ def test_every_comparison_with_sklearn_and_the_helpers_holds(smoke_run):
     assert "train mode: image 0 gets the same logits in both batches: False" in modes
     assert "eval  mode: image 0 gets the same logits in both batches: True" in modes
     assert "autograd keeps 0.00 MB" in outputs_of(nb, "def forward_keeping")
-
-
-def test_a_wrong_parameter_type_fails_in_one_sentence(smoke_run):
-    with pytest.raises(papermill.PapermillExecutionError) as err:
-        smoke_run(STEM, cv_folds="five")
-    assert err.value.ename == "TypeError"
-    assert "cv_folds must be int, got 'five' of type str" in err.value.evalue
-    assert err.value.exec_count == 3  # the setup cell right after the parameters (and injected) cells

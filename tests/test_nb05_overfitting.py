@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import math
 
-import papermill
-import pytest
+
+from conftest import outputs_of
 
 STEM = "05_overfitting"
 REMEDIES = ("baseline", "augmentation", "smaller model 784-64-10", "L1 penalty 1e-4", "dropout 0.5",
             "early stopping", "augmentation + dropout 0.2")
-
-
-def outputs_of(nb, marker: str) -> str:
-    """The stream text of the first code cell whose source contains ``marker``."""
-    cell = next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
-    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
 
 
 def test_records_validation_accuracy_and_gap_per_remedy(smoke_run):
@@ -72,10 +66,3 @@ def test_the_weight_decay_and_dropout_demonstrations(smoke_run):
     assert decay.count(": True") == 3 and "False" not in decay
     dropout = outputs_of(nb, "drop = nn.Dropout(p=0.5)")
     assert "values [0.0, 2.0]" in dropout and "[0.0, 1.25]" in dropout and "output equals input: True" in dropout
-
-
-def test_a_wrong_parameter_type_fails_in_one_sentence(smoke_run):
-    with pytest.raises(papermill.PapermillExecutionError) as err:
-        smoke_run(STEM, epochs="forty")
-    assert err.value.ename == "TypeError"
-    assert "epochs must be int, got 'forty' of type str" in err.value.evalue
