@@ -28,7 +28,7 @@ def test_records_sane_accuracies(smoke_run):
     # smoke mode trains on 1,000 images for one epoch: far from the full run, but above chance (10%)
     assert 0.2 < results["cnn_test_accuracy"] <= 1.0
     assert 0.2 < results["mlp_test_accuracy"] <= 1.0
-    for model in ("mlp", "cnn", "cnn_shift_finetuned"):
+    for model in ("mlp", "cnn"):  # the exercise's fine-tuned CNN is not recorded: students may skip it
         shifted = results["shift_accuracy"][model]
         assert sorted(shifted) == ["0", "1", "2", "3"]
         assert all(0.0 <= a <= 1.0 for a in shifted.values())
