@@ -18,6 +18,7 @@ def outputs_text(nb) -> str:
 def test_records_sane_training_numbers(smoke_run):
     results, _ = smoke_run("03_training")
     assert results["smoke"] is True and results["epochs"] == 2 and len(results["seeds"]) == 2
+    assert results["schedule"] == "cosine"  # the default
     assert 0.5 < results["test_accuracy"] <= 1.0  # 10 classes: chance is 0.1
     assert 0.5 < results["val_accuracy"] <= 1.0
     assert results["fit_matches_loop"] is True
@@ -45,7 +46,10 @@ def test_records_the_sweeps(smoke_run):
     assert sweep["SGD"]["3"] is None  # diverged: fit raised TrainingDiverged
     assert all(acc is None or 0.0 <= acc <= 1.0 for accs in sweep.values() for acc in accs.values())
     assert sweep["Adam"]["0.001"] > 0.5
-    assert set(results["schedule_val_accuracy"]) == {"constant 1e-3", "constant 3e-3", "cosine from 3e-3"}
+    assert set(results["schedule_val_accuracy"]) == {"constant 1e-3", "constant 3e-3", "cosine from 1e-3", "cosine from 3e-3"}
+    assert set(results["recipe_val_accuracy"]) == {"constant", "cosine"}
+    assert all(0.5 < acc <= 1.0 for acc in results["recipe_val_accuracy"].values())
+    assert isinstance(results["recipe_cosine_beats_constant"], bool)
     assert set(results["batch_size_val_accuracy"]) == set(results["batch_size_seconds_per_epoch"]) == {"16", "64", "256", "1024"}
     assert all(math.isfinite(v) and v > 0 for v in results["timing_seconds"].values())
     assert results["speedup_in_memory"] > 1.0  # the in-memory path is faster than the DataLoader
@@ -67,3 +71,18 @@ def test_too_few_epochs_fail_in_the_setup_cell(smoke_run):
     assert err.value.ename == "ValueError"
     assert "epochs and n_seeds must be >= 2" in err.value.evalue
     assert err.value.exec_count == 3
+
+
+def test_an_unknown_schedule_fails_in_the_setup_cell(smoke_run):
+    with pytest.raises(papermill.PapermillExecutionError) as err:
+        smoke_run("03_training", schedule="linear")
+    assert err.value.ename == "ValueError"
+    assert "schedule must be one of ['cosine', 'constant'], got 'linear'" in err.value.evalue
+    assert err.value.exec_count == 3
+
+
+def test_the_constant_schedule_is_the_articles_recipe_and_still_resumes_exactly(smoke_run):
+    results, nb = smoke_run("03_training", schedule="constant")
+    assert results["schedule"] == "constant"
+    assert results["fit_matches_loop"] is True and results["resume_matches"] is True
+    assert "learning rate now 1.0e-03" in outputs_text(nb)  # the rate never moves
