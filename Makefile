@@ -17,14 +17,16 @@ $(STAMP): pyproject.toml
 
 ## make course [SMOKE=1] [ONLY="01 03"]: execute the notebooks headless into build/
 course: $(STAMP)
-	$(PY) -m helpers.course $(RUN_FLAGS)
+	$(PY) -m coursekit.run $(RUN_FLAGS)
 
 ## make notebooks [ONLY=01]: re-execute the committed notebooks in place (default parameters, cleaned)
 notebooks: $(STAMP)
-	$(PY) -m helpers.course --inplace $(if $(ONLY),--only $(ONLY))
+	$(PY) -m coursekit.run --inplace $(if $(ONLY),--only $(ONLY))
 
-## make test: the whole test suite (unit, papermill smoke, nbval, structure)
+## make test: lint (ruff over the packages, tests, benchmarks and notebooks), then every test
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
 ## make lab: JupyterLab on notebooks/
@@ -40,10 +42,10 @@ clean:
 
 ## make student [ONLY=03]: build/student/, the notebooks without solutions (stubs and checks stay)
 student: $(STAMP)
-	$(PY) -m helpers.student $(if $(ONLY),--only $(ONLY))
+	$(PY) -m coursekit.student $(if $(ONLY),--only $(ONLY))
 
 ## make site [NOTEBOOKS=build/executed]: build/site/, static HTML of the executed notebooks and an index page
 site: $(STAMP)
-	$(PY) -m helpers.site $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS))
+	$(PY) -m coursekit.site $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS))
 
 .PHONY: student site

@@ -60,17 +60,24 @@ def check_range(name: str, value: Any, low: float, high: float) -> float:
     return value
 
 
-def check_params(**params: tuple[Any, type | tuple[type, ...]]) -> None:
-    """Check a notebook's parameters, each given as ``name=(value, expected_type)``.
+def check_params(**params: tuple[Any, ...]) -> None:
+    """Check a notebook's parameters, each given as ``name=(value, type)`` or ``(value, type,
+    low)``.
 
     Papermill injects parameters as Python literals, so ``-p epochs three`` arrives as the
     string ``"three"``; this turns that into ``TypeError: epochs must be int, got 'three' ...``
-    in the notebook's setup cell instead of a failure many cells later.
+    in the notebook's setup cell instead of a failure many cells later. With a third item,
+    the value must also be at least ``low`` (checked before any smoke-mode override, so
+    ``epochs=0`` is refused rather than silently turned into a tiny run).
 
-    >>> check_params(epochs=(3, int), data_dir=(None, (str, type(None))))
+    >>> check_params(epochs=(3, int, 1), data_dir=(None, (str, type(None))))
     """
     for name, spec in params.items():
-        if not (isinstance(spec, tuple) and len(spec) == 2):
-            raise TypeError(f"check_params expects name=(value, type) pairs, got {name}={spec!r}")
-        value, types = spec
+        if not (isinstance(spec, tuple) and len(spec) in (2, 3)):
+            raise TypeError(
+                f"check_params expects name=(value, type[, low]) tuples, got {name}={spec!r}"
+            )
+        value, types = spec[0], spec[1]
         check_type(name, value, types)
+        if len(spec) == 3 and value is not None and value < spec[2]:
+            raise ValueError(f"{name} must be >= {spec[2]}, got {value!r}")

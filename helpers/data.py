@@ -16,7 +16,8 @@ Two batch paths:
   first);
 * :func:`mnist_splits` / :class:`InMemoryLoader`: the whole split as one ``uint8`` tensor on the
   chosen device, scaled and normalized one batch at a time, shuffled by a seeded
-  ``torch.Generator``. Several times faster on a CPU, and the data stays on the GPU when there is one.
+  ``torch.Generator``. Several times faster on a CPU, and the data stays on the GPU when there is
+  one.
 """
 
 from __future__ import annotations
@@ -39,14 +40,16 @@ from .runtime import get_device
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATASETS = {"MNIST": torchvision.datasets.MNIST, "FashionMNIST": torchvision.datasets.FashionMNIST}
-# Mean and standard deviation of the MNIST training pixels (scaled to [0, 1]); notebook 03 computes them.
+# Mean and standard deviation of the MNIST training pixels (scaled to [0, 1]); notebook 03 computes
+# them.
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
 
 
 class DataError(RuntimeError):
-    """The data set is missing, incomplete or corrupted; the message says which file and what to do."""
+    """The data set is missing, incomplete or corrupted; the message says which file and what to
+    do."""
 
 
 def data_root(data_dir: str | os.PathLike | None = None) -> Path:
@@ -78,22 +81,27 @@ def _how_to_provide(name: str, raw: Path) -> str:
 
 
 def _download(name: str, raw: Path, missing: list[str]) -> None:
-    """Download the ``.gz`` of each missing file into a temp folder, check its md5, then move it in."""
+    """Download the ``.gz`` of each missing file into a temp folder, check its md5, then move it
+    in."""
     dataset = DATASETS[name]
     md5s = dict(dataset.resources)
     try:
         raw.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".download-", dir=raw))
     except OSError as err:
-        raise DataError(f"{name} is missing from {raw} and that folder cannot be written ({err.strerror}). "
-                        + _how_to_provide(name, raw)) from None
+        raise DataError(
+            f"{name} is missing from {raw} and that folder cannot be written ({err.strerror}). "
+            + _how_to_provide(name, raw)
+        ) from None
     try:
         for fname in missing:
             gz = fname + ".gz"
             errors = []
             for mirror in dataset.mirrors:
                 try:
-                    torchvision.datasets.utils.download_url(mirror + gz, root=str(tmp), filename=gz, md5=md5s[gz])
+                    torchvision.datasets.utils.download_url(
+                        mirror + gz, root=str(tmp), filename=gz, md5=md5s[gz]
+                    )
                     break
                 except Exception as err:  # URLError, timeouts, md5 mismatch: try the next mirror
                     errors.append(f"{mirror}: {err}")
@@ -120,27 +128,35 @@ def _read_idx(path: Path) -> torch.Tensor:
         with opener(path, "rb") as fh:
             blob = fh.read()
     except (OSError, EOFError, gzip.BadGzipFile) as err:
-        raise DataError(f"cannot read {path}: {err}. The file is corrupted or truncated; delete it "
-                        "and provide it again.") from None
+        raise DataError(
+            f"cannot read {path}: {err}. The file is corrupted or truncated; delete it "
+            "and provide it again."
+        ) from None
     images = "images" in path.name
     header = 16 if images else 8
     magic = int.from_bytes(blob[0:4], "big") if len(blob) >= 4 else None
     want_magic = IMAGE_MAGIC if images else LABEL_MAGIC
     if magic != want_magic:
-        raise DataError(f"{path} is not an IDX {'image' if images else 'label'} file (magic number "
-                        f"{magic}, expected {want_magic}); it is corrupted, delete it and provide it again.")
+        raise DataError(
+            f"{path} is not an IDX {'image' if images else 'label'} file (magic number "
+            f"{magic}, expected {want_magic}); it is corrupted, delete it and provide it again."
+        )
     count = int.from_bytes(blob[4:8], "big")
     want = _expected_size(path.name.removesuffix(".gz"), count)
     if len(blob) != want:
-        raise DataError(f"{path} is truncated or corrupted: {len(blob)} bytes where its header promises "
-                        f"{want}; delete it and provide it again.")
+        raise DataError(
+            f"{path} is truncated or corrupted: {len(blob)} bytes where its header promises "
+            f"{want}; delete it and provide it again."
+        )
     data = torch.frombuffer(bytearray(blob[header:]), dtype=torch.uint8)
     return data.view(count, 28, 28) if images else data
 
 
-def ensure_files(name: str = "MNIST", data_dir: str | os.PathLike | None = None,
-                 download: bool = True) -> dict[str, Path]:
-    """Find (or download) the four files of ``name``; return a map from file name to the path to read.
+def ensure_files(
+    name: str = "MNIST", data_dir: str | os.PathLike | None = None, download: bool = True
+) -> dict[str, Path]:
+    """Find (or download) the four files of ``name``; return a map from file name to the path to
+    read.
 
     An unpacked file is preferred over its ``.gz``; a ``.gz`` is checked against torchvision's md5.
     """
@@ -158,20 +174,28 @@ def ensure_files(name: str = "MNIST", data_dir: str | os.PathLike | None = None,
         else:
             missing.append(fname)
     if missing and not download:
-        raise DataError(f"{name} not found: {', '.join(missing)} missing from {raw} (download=False). "
-                        + _how_to_provide(name, raw))
+        raise DataError(
+            f"{name} not found: {', '.join(missing)} missing from {raw} (download=False). "
+            + _how_to_provide(name, raw)
+        )
     if missing:
         _download(name, raw, missing)
         found.update({fname: raw / (fname + ".gz") for fname in missing})
     for fname, path in found.items():
         if path.suffix == ".gz" and name == "MNIST" and _md5(path) != md5s[path.name]:
-            raise DataError(f"{path} does not match torchvision's checksum: it is corrupted or truncated; "
-                            "delete it and provide it again.")
+            raise DataError(
+                f"{path} does not match torchvision's checksum: it is corrupted or truncated; "
+                "delete it and provide it again."
+            )
     return found
 
 
-def load_split(train: bool, name: str = "MNIST", data_dir: str | os.PathLike | None = None,
-               download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def load_split(
+    train: bool,
+    name: str = "MNIST",
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Load one official split as ``(images uint8 [N, 28, 28], labels int64 [N])``."""
     check_type("train", train, bool)
     files = ensure_files(name, data_dir, download)
@@ -179,18 +203,23 @@ def load_split(train: bool, name: str = "MNIST", data_dir: str | os.PathLike | N
     images = _read_idx(files[f"{prefix}-images-idx3-ubyte"])
     labels = _read_idx(files[f"{prefix}-labels-idx1-ubyte"]).long()
     if len(images) != len(labels):
-        raise DataError(f"{name} {prefix} split has {len(images)} images but {len(labels)} labels; "
-                        "one of the files is from another data set or corrupted.")
+        raise DataError(
+            f"{name} {prefix} split has {len(images)} images but {len(labels)} labels; "
+            "one of the files is from another data set or corrupted."
+        )
     return images, labels
 
 
 class _CheckedFiles:
-    """Make a torchvision MNIST-style dataset read through :func:`load_split` (gz or unpacked, checked).
+    """Make a torchvision MNIST-style dataset read through :func:`load_split` (gz or unpacked,
+    checked).
 
     Only the file reading changes; indexing, transforms and attributes are torchvision's own.
     """
 
-    def _check_exists(self) -> bool:  # torchvision calls this before loading; ensure_files already did
+    def _check_exists(
+        self,
+    ) -> bool:  # torchvision calls this before loading; ensure_files already did
         return True
 
     def _load_data(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -205,8 +234,14 @@ class FashionMNIST(_CheckedFiles, torchvision.datasets.FashionMNIST):
     """``torchvision.datasets.FashionMNIST`` that reads through :func:`load_split`."""
 
 
-def mnist_dataset(train: bool = True, transform: Callable | None = None, *, name: str = "MNIST",
-                  data_dir: str | os.PathLike | None = None, download: bool = True) -> torchvision.datasets.MNIST:
+def mnist_dataset(
+    train: bool = True,
+    transform: Callable | None = None,
+    *,
+    name: str = "MNIST",
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+) -> torchvision.datasets.MNIST:
     """``torchvision.datasets.MNIST`` (or ``FashionMNIST``) on the course's data root.
 
     The same object as ``torchvision.datasets.MNIST(root, train, transform)``, but it also reads
@@ -218,7 +253,9 @@ def mnist_dataset(train: bool = True, transform: Callable | None = None, *, name
     return cls(root=str(data_root(data_dir)), train=train, transform=transform)
 
 
-def split_indices(n: int, val_size: int = 5000, split_seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def split_indices(
+    n: int, val_size: int = 5000, split_seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """A fixed random train/validation split of ``range(n)``: ``(train_idx, val_idx)``.
 
     It depends on ``split_seed`` only, not on the training seed, so every run and every model
@@ -233,8 +270,14 @@ def split_indices(n: int, val_size: int = 5000, split_seed: int = 0) -> tuple[to
     return perm[val_size:].sort().values, perm[:val_size].sort().values
 
 
-def mnist_splits(data_dir: str | os.PathLike | None = None, *, name: str = "MNIST", val_size: int = 5000,
-                 split_seed: int = 0, download: bool = True) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+def mnist_splits(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    name: str = "MNIST",
+    val_size: int = 5000,
+    split_seed: int = 0,
+    download: bool = True,
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """``{"train", "val", "test"}`` -> ``(images uint8 [N, 28, 28], labels int64 [N])``.
 
     55,000/5,000 train/validation from the official training set by default; the official
@@ -243,7 +286,11 @@ def mnist_splits(data_dir: str | os.PathLike | None = None, *, name: str = "MNIS
     images, labels = load_split(True, name, data_dir, download)
     train_idx, val_idx = split_indices(len(images), val_size, split_seed)
     test = load_split(False, name, data_dir, download)
-    return {"train": (images[train_idx], labels[train_idx]), "val": (images[val_idx], labels[val_idx]), "test": test}
+    return {
+        "train": (images[train_idx], labels[train_idx]),
+        "val": (images[val_idx], labels[val_idx]),
+        "test": test,
+    }
 
 
 def normalization(name: str = "MNIST") -> tuple[float, float]:
@@ -262,16 +309,30 @@ class InMemoryLoader:
     augmented one.
     """
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, *, batch_size: int = 64,
-                 shuffle: bool = False, generator: torch.Generator | None = None,
-                 device: str | torch.device = "cpu", mean: float = MNIST_MEAN, std: float = MNIST_STD,
-                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None, drop_last: bool = False):
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        *,
+        batch_size: int = 64,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        device: str | torch.device = "cpu",
+        mean: float = MNIST_MEAN,
+        std: float = MNIST_STD,
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        drop_last: bool = False,
+    ):
         check_type("images", images, torch.Tensor)
         check_type("labels", labels, torch.Tensor)
         if images.dtype != torch.uint8 or images.dim() != 3:
-            raise ValueError(f"images must be a uint8 tensor [N, H, W], got {images.dtype} {list(images.shape)}")
+            raise ValueError(
+                f"images must be a uint8 tensor [N, H, W], got {images.dtype} {list(images.shape)}"
+            )
         if len(labels) != len(images):
-            raise ValueError(f"labels must have one entry per image ({len(images)}), got {len(labels)}")
+            raise ValueError(
+                f"labels must have one entry per image ({len(images)}), got {len(labels)}"
+            )
         check_positive_int("batch_size", batch_size)
         check_type("shuffle", shuffle, bool)
         check_type("generator", generator, (torch.Generator, type(None)))
@@ -293,7 +354,9 @@ class InMemoryLoader:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.labels)
-        order = torch.randperm(n, generator=self.generator).to(self.device) if self.shuffle else None
+        order = (
+            torch.randperm(n, generator=self.generator).to(self.device) if self.shuffle else None
+        )
         for b in range(len(self)):
             sl = slice(b * self.batch_size, min((b + 1) * self.batch_size, n))
             if order is None:
@@ -307,24 +370,49 @@ class InMemoryLoader:
             yield x, yb
 
 
-def fast_loaders(splits: dict[str, tuple[torch.Tensor, torch.Tensor]], *, batch_size: int = 64,
-                 device: str | torch.device = "cpu", generator: torch.Generator | None = None,
-                 eval_batch_size: int = 1000, name: str = "MNIST") -> dict[str, InMemoryLoader]:
-    """An :class:`InMemoryLoader` per split: the training one shuffled by ``generator``, the others in order."""
+def fast_loaders(
+    splits: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    *,
+    batch_size: int = 64,
+    device: str | torch.device = "cpu",
+    generator: torch.Generator | None = None,
+    eval_batch_size: int = 1000,
+    name: str = "MNIST",
+) -> dict[str, InMemoryLoader]:
+    """An :class:`InMemoryLoader` per split: the training one shuffled by ``generator``, the
+    others in order."""
     mean, std = normalization(name)
     return {
-        split: InMemoryLoader(images, labels, batch_size=batch_size if split == "train" else eval_batch_size,
-                              shuffle=split == "train", generator=generator, device=device, mean=mean, std=std)
+        split: InMemoryLoader(
+            images,
+            labels,
+            batch_size=batch_size if split == "train" else eval_batch_size,
+            shuffle=split == "train",
+            generator=generator,
+            device=device,
+            mean=mean,
+            std=std,
+        )
         for split, (images, labels) in splits.items()
     }
 
 
-def dataloaders(data_dir: str | os.PathLike | None = None, *, name: str = "MNIST", batch_size: int = 64,
-                generator: torch.Generator | None = None, val_size: int = 5000, split_seed: int = 0,
-                eval_batch_size: int = 1000, download: bool = True) -> dict[str, DataLoader]:
-    """The standard path: ``DataLoader`` over torchvision datasets with ``ToTensor`` + ``Normalize``.
+def dataloaders(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    name: str = "MNIST",
+    batch_size: int = 64,
+    generator: torch.Generator | None = None,
+    val_size: int = 5000,
+    split_seed: int = 0,
+    eval_batch_size: int = 1000,
+    download: bool = True,
+) -> dict[str, DataLoader]:
+    """The standard path: ``DataLoader`` over torchvision datasets with ``ToTensor`` +
+    ``Normalize``.
 
-    Same train/validation split as :func:`mnist_splits`; the training loader shuffles with ``generator``.
+    Same train/validation split as :func:`mnist_splits`; the training loader shuffles with
+    ``generator``.
     """
     check_positive_int("batch_size", batch_size)
     check_positive_int("eval_batch_size", eval_batch_size)
@@ -334,7 +422,12 @@ def dataloaders(data_dir: str | os.PathLike | None = None, *, name: str = "MNIST
     test = mnist_dataset(False, tf, name=name, data_dir=data_dir, download=download)
     train_idx, val_idx = split_indices(len(full), val_size, split_seed)
     return {
-        "train": DataLoader(Subset(full, train_idx.tolist()), batch_size=batch_size, shuffle=True, generator=generator),
+        "train": DataLoader(
+            Subset(full, train_idx.tolist()),
+            batch_size=batch_size,
+            shuffle=True,
+            generator=generator,
+        ),
         "val": DataLoader(Subset(full, val_idx.tolist()), batch_size=eval_batch_size),
         "test": DataLoader(test, batch_size=eval_batch_size),
     }

@@ -34,7 +34,9 @@ def _labels(name: str, value: object) -> torch.Tensor:
     """A 1-D integer tensor of class indices >= 0 (bool is not accepted)."""
     check_type(name, value, torch.Tensor)
     if value.dim() != 1:
-        raise ValueError(f"{name} must be a 1-D tensor of class indices, got shape {list(value.shape)}")
+        raise ValueError(
+            f"{name} must be a 1-D tensor of class indices, got shape {list(value.shape)}"
+        )
     if value.dtype == torch.bool or value.is_floating_point() or value.is_complex():
         raise ValueError(f"{name} must hold integer class indices, got dtype {value.dtype}")
     if len(value) and int(value.min()) < 0:
@@ -49,8 +51,10 @@ def _binary(name: str, value: object) -> torch.Tensor:
         raise ValueError(f"{name} must be a 1-D tensor, got shape {list(value.shape)}")
     if value.dtype != torch.bool:
         if value.is_complex() or not bool(((value == 0) | (value == 1)).all()):
-            raise ValueError(f"{name} must be bool or hold only 0 and 1, got dtype {value.dtype} "
-                             f"with values such as {value.unique()[:5].tolist()}")
+            raise ValueError(
+                f"{name} must be bool or hold only 0 and 1, got dtype {value.dtype} "
+                f"with values such as {value.unique()[:5].tolist()}"
+            )
         value = value == 1
     return value.cpu()
 
@@ -62,7 +66,9 @@ def _scores(name: str, value: object, dim: int = 1) -> torch.Tensor:
         want = "[N]" if dim == 1 else "[N, C]"
         raise ValueError(f"{name} must be a {dim}-D tensor {want}, got shape {list(value.shape)}")
     if not value.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor of scores, got dtype {value.dtype}")
+        raise ValueError(
+            f"{name} must be a floating-point tensor of scores, got dtype {value.dtype}"
+        )
     if not bool(torch.isfinite(value).all()):
         raise ValueError(f"{name} must be finite, got NaN or infinite entries")
     return value.detach().double().cpu()
@@ -70,13 +76,18 @@ def _scores(name: str, value: object, dim: int = 1) -> torch.Tensor:
 
 def _same_length(a_name: str, a: torch.Tensor, b_name: str, b: torch.Tensor) -> None:
     if len(a) != len(b):
-        raise ValueError(f"{a_name} and {b_name} must have the same length, got {len(a)} and {len(b)}")
+        raise ValueError(
+            f"{a_name} and {b_name} must have the same length, got {len(a)} and {len(b)}"
+        )
     if len(a) == 0:
         raise ValueError(f"{a_name} and {b_name} must not be empty")
 
 
-def confusion_matrix(targets: torch.Tensor, predictions: torch.Tensor, num_classes: int | None = None) -> torch.Tensor:
-    """Counts ``[C, C]`` (int64): entry ``[i, j]`` is the number of examples of class ``i`` predicted as ``j``.
+def confusion_matrix(
+    targets: torch.Tensor, predictions: torch.Tensor, num_classes: int | None = None
+) -> torch.Tensor:
+    """Counts ``[C, C]`` (int64): entry ``[i, j]`` is the number of examples of class ``i``
+    predicted as ``j``.
 
     Rows are true classes, columns predicted ones (scikit-learn's layout). Computed with one
     ``bincount`` over ``targets * C + predictions``. ``num_classes`` defaults to one more than the
@@ -89,28 +100,39 @@ def confusion_matrix(targets: torch.Tensor, predictions: torch.Tensor, num_class
         num_classes = seen
     check_positive_int("num_classes", num_classes)
     if seen > num_classes:
-        raise ValueError(f"num_classes is {num_classes}, but targets or predictions hold class index {seen - 1}")
-    counts = torch.bincount(targets * num_classes + predictions, minlength=num_classes * num_classes)
+        raise ValueError(
+            f"num_classes is {num_classes}, but targets or predictions hold class index {seen - 1}"
+        )
+    counts = torch.bincount(
+        targets * num_classes + predictions, minlength=num_classes * num_classes
+    )
     return counts.view(num_classes, num_classes)
 
 
 def _confusion(name: str, value: object) -> torch.Tensor:
     check_type(name, value, torch.Tensor)
     if value.dim() != 2 or value.shape[0] != value.shape[1] or value.shape[0] == 0:
-        raise ValueError(f"{name} must be a square [C, C] tensor of counts, got shape {list(value.shape)}")
+        raise ValueError(
+            f"{name} must be a square [C, C] tensor of counts, got shape {list(value.shape)}"
+        )
     if value.is_floating_point() or value.dtype == torch.bool or int(value.min()) < 0:
-        raise ValueError(f"{name} must hold non-negative integer counts (see confusion_matrix), got dtype {value.dtype}")
+        raise ValueError(
+            f"{name} must hold non-negative integer counts (see confusion_matrix), "
+            f"got dtype {value.dtype}"
+        )
     if int(value.sum()) == 0:
         raise ValueError(f"{name} must count at least one example, got all zeros")
     return value.long().cpu()
 
 
-def precision_recall_f1(confusion: torch.Tensor, average: str | None = None) -> dict[str, torch.Tensor | float | int]:
+def precision_recall_f1(
+    confusion: torch.Tensor, average: str | None = None
+) -> dict[str, torch.Tensor | float | int]:
     """Precision, recall, F1 and support from a confusion matrix (rows true, columns predicted).
 
-    Per class ``k``: precision ``TP / (TP + FP)`` (column ``k``), recall ``TP / (TP + FN)`` (row ``k``),
-    F1 their harmonic mean ``2 TP / (2 TP + FP + FN)``, support the row's total. A 0/0 is 0
-    (scikit-learn's ``zero_division=0``): a class never predicted has precision 0.
+    Per class ``k``: precision ``TP / (TP + FP)`` (column ``k``), recall ``TP / (TP + FN)``
+    (row ``k``), F1 their harmonic mean ``2 TP / (2 TP + FP + FN)``, support the row's total.
+    A 0/0 is 0 (scikit-learn's ``zero_division=0``): a class never predicted has precision 0.
 
     ``average=None`` returns float64 tensors ``[C]`` (support: int64). Otherwise floats:
     ``"macro"`` the plain mean over classes (macro F1 is the mean of the per-class F1, not the
@@ -137,11 +159,19 @@ def precision_recall_f1(confusion: torch.Tensor, average: str | None = None) -> 
     elif average == "weighted":
         w = support.double() / support.sum()
         precision, recall, f1 = (precision * w).sum(), (recall * w).sum(), (f1 * w).sum()
-    return {"precision": float(precision), "recall": float(recall), "f1": float(f1), "support": int(support.sum())}
+    return {
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+        "support": int(support.sum()),
+    }
 
 
-def _ranked(scores: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Distinct thresholds (descending) with the true and false positives at ``score >= threshold``."""
+def _ranked(
+    scores: torch.Tensor, targets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Distinct thresholds (descending) with the true and false positives at ``score >=
+    threshold``."""
     order = torch.argsort(scores, descending=True, stable=True)
     s, t = scores[order], targets[order].double()
     tps, fps = torch.cumsum(t, 0), torch.cumsum(1 - t, 0)
@@ -155,18 +185,23 @@ def _check_two_classes(targets: torch.Tensor, what: str, need_negative: bool = T
     positives = int(targets.sum())
     if positives == 0 or (need_negative and positives == len(targets)):
         only = "negatives" if positives == 0 else "positives"
-        raise ValueError(f"{what} is undefined when targets hold only {only} ({len(targets)} examples, "
-                         f"{positives} positive): it needs at least one example of each class")
+        raise ValueError(
+            f"{what} is undefined when targets hold only {only} ({len(targets)} examples, "
+            f"{positives} positive): it needs at least one example of each class"
+        )
 
 
-def roc_curve(scores: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def roc_curve(
+    scores: torch.Tensor, targets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The ROC curve of a binary problem: ``(fpr, tpr, thresholds)``, float64 tensors.
 
     ``scores [N]`` are higher for "more positive"; ``targets [N]`` bool or 0/1. Point ``i`` is the
     rate of false and true positives when everything scored ``>= thresholds[i]`` is called
     positive. Thresholds are the distinct scores in decreasing order after a first ``inf`` (the
     point (0, 0)); ties move together. The same points as scikit-learn's
-    ``roc_curve(..., drop_intermediate=False)``. Raises ``ValueError`` when ``targets`` hold one class only.
+    ``roc_curve(..., drop_intermediate=False)``. Raises ``ValueError`` when ``targets`` hold one
+    class only.
     """
     scores, targets = _scores("scores", scores), _binary("targets", targets)
     _same_length("scores", scores, "targets", targets)
@@ -179,26 +214,33 @@ def roc_curve(scores: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor
 
 
 def auc(x: torch.Tensor, y: torch.Tensor) -> float:
-    """Area under the curve through the points ``(x[i], y[i])`` by the trapezoidal rule; ``x`` monotonic."""
+    """Area under the curve through the points ``(x[i], y[i])`` by the trapezoidal rule; ``x``
+    monotonic."""
     x, y = _scores("x", x), _scores("y", y)
     _same_length("x", x, "y", y)
     if len(x) < 2:
         raise ValueError(f"x and y need at least 2 points for an area, got {len(x)}")
     dx = x.diff()
     if not (bool((dx >= 0).all()) or bool((dx <= 0).all())):
-        raise ValueError("x must be monotonic (increasing or decreasing), as a curve's false positive rate is")
+        raise ValueError(
+            "x must be monotonic (increasing or decreasing), as a curve's false positive rate is"
+        )
     return abs(float(torch.trapezoid(y, x)))
 
 
 def roc_auc(scores: torch.Tensor, targets: torch.Tensor) -> float:
     """Area under the ROC curve of a binary problem: the probability that a random positive
-    scores higher than a random negative (ties count one half). Raises ``ValueError`` for one class only."""
+    scores higher than a random negative (ties count one half). Raises ``ValueError`` for one
+    class only."""
     fpr, tpr, _ = roc_curve(scores, targets)
     return auc(fpr, tpr)
 
 
-def roc_auc_ovr(probs: torch.Tensor, targets: torch.Tensor, average: str | None = "macro") -> torch.Tensor | float:
-    """One-vs-rest ROC AUC of a ``C``-class problem from scores ``probs [N, C]`` (softmax outputs, say).
+def roc_auc_ovr(
+    probs: torch.Tensor, targets: torch.Tensor, average: str | None = "macro"
+) -> torch.Tensor | float:
+    """One-vs-rest ROC AUC of a ``C``-class problem from scores ``probs [N, C]`` (softmax outputs,
+    say).
 
     Class ``k``'s AUC takes ``probs[:, k]`` as the score and ``targets == k`` as positives.
     ``average=None`` returns the ``C`` per-class AUCs (float64 tensor), ``"macro"`` their mean,
@@ -214,13 +256,19 @@ def roc_auc_ovr(probs: torch.Tensor, targets: torch.Tensor, average: str | None 
     if n_classes < 2:
         raise ValueError(f"probs must have a column per class, at least 2, got {n_classes}")
     if int(targets.max()) >= n_classes:
-        raise ValueError(f"targets hold class {int(targets.max())} but probs has only {n_classes} columns")
+        raise ValueError(
+            f"targets hold class {int(targets.max())} but probs has only {n_classes} columns"
+        )
     support = torch.bincount(targets, minlength=n_classes)
     absent = [k for k in range(n_classes) if support[k] == 0 or support[k] == len(targets)]
     if absent:
-        raise ValueError(f"one-vs-rest ROC AUC is undefined for class(es) {absent}: targets must hold both "
-                         "examples of each class and examples of other classes")
-    per_class = torch.tensor([roc_auc(probs[:, k], targets == k) for k in range(n_classes)], dtype=torch.float64)
+        raise ValueError(
+            f"one-vs-rest ROC AUC is undefined for class(es) {absent}: targets must hold both "
+            "examples of each class and examples of other classes"
+        )
+    per_class = torch.tensor(
+        [roc_auc(probs[:, k], targets == k) for k in range(n_classes)], dtype=torch.float64
+    )
     if average is None:
         return per_class
     if average == "macro":
@@ -228,7 +276,9 @@ def roc_auc_ovr(probs: torch.Tensor, targets: torch.Tensor, average: str | None 
     return float((per_class * support.double()).sum() / support.sum())
 
 
-def precision_recall_curve(scores: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def precision_recall_curve(
+    scores: torch.Tensor, targets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The precision-recall curve of a binary problem: ``(precision, recall, thresholds)``.
 
     scikit-learn's layout: ``thresholds`` are the distinct scores in increasing order, and
@@ -242,7 +292,11 @@ def precision_recall_curve(scores: torch.Tensor, targets: torch.Tensor) -> tuple
     thresholds, tps, fps = _ranked(scores, targets)
     precision, recall = tps / (tps + fps), tps / tps[-1]
     one, zero = torch.ones(1, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)
-    return torch.cat([precision.flip(0), one]), torch.cat([recall.flip(0), zero]), thresholds.flip(0)
+    return (
+        torch.cat([precision.flip(0), one]),
+        torch.cat([recall.flip(0), zero]),
+        thresholds.flip(0),
+    )
 
 
 def average_precision(scores: torch.Tensor, targets: torch.Tensor) -> float:
@@ -256,7 +310,10 @@ def _values(name: str, value: object) -> torch.Tensor:
     """A non-empty 1-D tensor of bool or numbers, as float64."""
     check_type(name, value, torch.Tensor)
     if value.dim() != 1 or len(value) == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D tensor (one value per test example), got shape {list(value.shape)}")
+        raise ValueError(
+            f"{name} must be a non-empty 1-D tensor (one value per test example), "
+            f"got shape {list(value.shape)}"
+        )
     if value.is_complex():
         raise ValueError(f"{name} must be real, got dtype {value.dtype}")
     value = value.detach().double().cpu()
@@ -281,8 +338,12 @@ def normal_interval(values: torch.Tensor, confidence: float = 0.95) -> tuple[flo
     return mean - half, mean + half
 
 
-def bootstrap_interval(values: torch.Tensor, confidence: float = 0.95, n_boot: int = 1000,
-                       generator: torch.Generator | None = None) -> tuple[float, float]:
+def bootstrap_interval(
+    values: torch.Tensor,
+    confidence: float = 0.95,
+    n_boot: int = 1000,
+    generator: torch.Generator | None = None,
+) -> tuple[float, float]:
     """A percentile-bootstrap confidence interval for the mean of ``values``: ``(low, high)``.
 
     Draws ``n_boot`` resamples of the ``N`` values with replacement (indices from ``generator``, a
@@ -304,8 +365,11 @@ def bootstrap_interval(values: torch.Tensor, confidence: float = 0.95, n_boot: i
     return low, high
 
 
-def calibration_bins(confidences: torch.Tensor, correct: torch.Tensor, n_bins: int = 10) -> dict[str, torch.Tensor]:
-    """The numbers behind a reliability diagram: ``n_bins`` equal-width bins of confidence on [0, 1].
+def calibration_bins(
+    confidences: torch.Tensor, correct: torch.Tensor, n_bins: int = 10
+) -> dict[str, torch.Tensor]:
+    """The numbers behind a reliability diagram: ``n_bins`` equal-width bins of confidence on [0,
+    1].
 
     ``confidences [N]`` in [0, 1] (the largest softmax probability, say) and ``correct [N]`` (bool
     or 0/1) give a dict of float64 tensors: ``"edges" [n_bins + 1]``, ``"count" [n_bins]`` (int64),
@@ -319,7 +383,10 @@ def calibration_bins(confidences: torch.Tensor, correct: torch.Tensor, n_bins: i
     _same_length("confidences", conf, "correct", correct)
     check_positive_int("n_bins", n_bins)
     if float(conf.min()) < 0 or float(conf.max()) > 1:
-        raise ValueError(f"confidences must lie in [0, 1], got values in [{float(conf.min())}, {float(conf.max())}]")
+        raise ValueError(
+            "confidences must lie in [0, 1], "
+            f"got values in [{float(conf.min())}, {float(conf.max())}]"
+        )
     edges = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)
     bins = torch.bucketize(conf, edges[1:-1], right=False)
     count = torch.bincount(bins, minlength=n_bins)
@@ -331,8 +398,11 @@ def calibration_bins(confidences: torch.Tensor, correct: torch.Tensor, n_bins: i
     return {"edges": edges, "count": count, "confidence": mean_conf, "accuracy": accuracy}
 
 
-def expected_calibration_error(confidences: torch.Tensor, correct: torch.Tensor, n_bins: int = 10) -> float:
-    """ECE: ``sum_b (n_b / N) |accuracy_b - confidence_b|`` over the bins of :func:`calibration_bins`.
+def expected_calibration_error(
+    confidences: torch.Tensor, correct: torch.Tensor, n_bins: int = 10
+) -> float:
+    """ECE: ``sum_b (n_b / N) |accuracy_b - confidence_b|`` over the bins of
+    :func:`calibration_bins`.
 
     0 for a perfectly calibrated model; empty bins weigh nothing. Between 0 and 1.
     """

@@ -14,7 +14,7 @@ class Net(nn.Module):
     """The source article's MLP, exactly: 784 -> 128 -> 64 -> 10 with ReLU (109,386 parameters)."""
 
     def __init__(self):
-        super(Net, self).__init__()
+        super().__init__()
         self.fc1 = nn.Linear(784, 128)
         self.fc2 = nn.Linear(128, 64)
         self.fc3 = nn.Linear(64, 10)
@@ -30,7 +30,8 @@ class Net(nn.Module):
 
 
 def mlp(sizes: Sequence[int] = (784, 128, 64, 10), *, dropout: float = 0.0) -> nn.Sequential:
-    """A configurable MLP as ``nn.Sequential``: Flatten, then Linear + ReLU (+ Dropout) per hidden layer.
+    """A configurable MLP as ``nn.Sequential``: Flatten, then Linear + ReLU (+ Dropout) per hidden
+    layer.
 
     ``mlp()`` has the same layers and parameter count as :class:`Net`.
     """
@@ -56,8 +57,14 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def small_cnn(channels: Sequence[int] = (16, 32, 64), *, kernel_size: int = 3, in_channels: int = 1,
-              image_size: int = 28, num_classes: int = 10) -> nn.Sequential:
+def small_cnn(
+    channels: Sequence[int] = (16, 32, 64),
+    *,
+    kernel_size: int = 3,
+    in_channels: int = 1,
+    image_size: int = 28,
+    num_classes: int = 10,
+) -> nn.Sequential:
     """A small CNN built for speed on a CPU (notebook 06): per stage Conv2d -> MaxPool2d(2) -> ReLU,
     then Flatten -> Linear.
 
@@ -80,11 +87,17 @@ def small_cnn(channels: Sequence[int] = (16, 32, 64), *, kernel_size: int = 3, i
     check_positive_int("image_size", image_size)
     check_positive_int("num_classes", num_classes)
     if image_size >> len(channels) == 0:
-        raise ValueError(f"image_size {image_size} is too small for {len(channels)} stages of 2x2 pooling; "
-                         f"it must be at least {2 ** len(channels)}")
+        raise ValueError(
+            f"image_size {image_size} is too small for {len(channels)} stages of 2x2 pooling; "
+            f"it must be at least {2 ** len(channels)}"
+        )
     layers: list[nn.Module] = []
     for n_in, n_out in zip((in_channels, *channels[:-1]), channels):
-        layers += [nn.Conv2d(n_in, n_out, kernel_size, padding=kernel_size // 2), nn.MaxPool2d(2), nn.ReLU()]
+        layers += [
+            nn.Conv2d(n_in, n_out, kernel_size, padding=kernel_size // 2),
+            nn.MaxPool2d(2),
+            nn.ReLU(),
+        ]
     side = image_size >> len(channels)  # each MaxPool2d(2) floors the size to half
     layers += [nn.Flatten(), nn.Linear(channels[-1] * side * side, num_classes)]
     return nn.Sequential(*layers)

@@ -17,7 +17,9 @@ def _as_histories(history: Mapping) -> dict[str, Mapping]:
     check_type("history", history, Mapping)
     if "train_loss" in history:
         return {"": history}
-    if not history or not all(isinstance(h, Mapping) and "train_loss" in h for h in history.values()):
+    if not history or not all(
+        isinstance(h, Mapping) and "train_loss" in h for h in history.values()
+    ):
         raise ValueError("history must be a dict returned by fit, or a dict of label -> such dicts")
     return dict(history)
 
@@ -34,10 +36,22 @@ def plot_history(history: Mapping, *, title: str | None = None) -> Figure:
         color = colors[i % len(colors)]
         prefix = f"{label}: " if label else ""
         for ax, key, scale in ((ax_loss, "loss", 1.0), (ax_acc, "acc", 100.0)):
-            ax.plot(h["epoch"], [v * scale for v in h[f"train_{key}"]], "--", color=color, label=f"{prefix}train")
+            ax.plot(
+                h["epoch"],
+                [v * scale for v in h[f"train_{key}"]],
+                "--",
+                color=color,
+                label=f"{prefix}train",
+            )
             if not all(math.isnan(v) for v in h[f"val_{key}"]):
-                ax.plot(h["epoch"], [v * scale for v in h[f"val_{key}"]], "-o", ms=3, color=color,
-                        label=f"{prefix}validation")
+                ax.plot(
+                    h["epoch"],
+                    [v * scale for v in h[f"val_{key}"]],
+                    "-o",
+                    ms=3,
+                    color=color,
+                    label=f"{prefix}validation",
+                )
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss (nats)", title="Loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
     for ax in (ax_loss, ax_acc):
@@ -48,9 +62,15 @@ def plot_history(history: Mapping, *, title: str | None = None) -> Figure:
     return fig
 
 
-def show_images(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | None = None,
-                predictions: Sequence[int] | torch.Tensor | None = None, *, ncols: int = 8,
-                title: str | None = None, class_names: Sequence[str] | None = None) -> Figure:
+def show_images(
+    images: torch.Tensor,
+    labels: Sequence[int] | torch.Tensor | None = None,
+    predictions: Sequence[int] | torch.Tensor | None = None,
+    *,
+    ncols: int = 8,
+    title: str | None = None,
+    class_names: Sequence[str] | None = None,
+) -> Figure:
     """A grid of greyscale images, each titled with its label (and prediction, red when wrong).
 
     ``images`` is ``[N, 28, 28]`` or ``[N, 1, 28, 28]``, uint8 or float (normalized is fine:
@@ -61,10 +81,14 @@ def show_images(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | Non
     if images.dim() == 4 and images.shape[1] == 1:
         images = images[:, 0]
     if images.dim() != 3 or len(images) == 0:
-        raise ValueError(f"images must be [N, H, W] or [N, 1, H, W] with N >= 1, got {list(images.shape)}")
+        raise ValueError(
+            f"images must be [N, H, W] or [N, 1, H, W] with N >= 1, got {list(images.shape)}"
+        )
     for name, seq in (("labels", labels), ("predictions", predictions)):
         if seq is not None and len(seq) != len(images):
-            raise ValueError(f"{name} must have one entry per image ({len(images)}), got {len(seq)}")
+            raise ValueError(
+                f"{name} must have one entry per image ({len(images)}), got {len(seq)}"
+            )
     n = len(images)
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
@@ -80,7 +104,9 @@ def show_images(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | Non
             parts.append(name(int(labels[i])))
         if predictions is not None:
             parts.append(f"→ {name(int(predictions[i]))}")
-        wrong = labels is not None and predictions is not None and int(labels[i]) != int(predictions[i])
+        wrong = (
+            labels is not None and predictions is not None and int(labels[i]) != int(predictions[i])
+        )
         ax.set_title(" ".join(parts), fontsize=9, color="crimson" if wrong else "black")
     if title:
         fig.suptitle(title)
@@ -88,9 +114,14 @@ def show_images(images: torch.Tensor, labels: Sequence[int] | torch.Tensor | Non
     return fig
 
 
-def plot_confusion_matrix(confusion: torch.Tensor, *, normalize: bool = False,
-                          class_names: Sequence[str] | None = None, title: str | None = None,
-                          ax: plt.Axes | None = None) -> Figure:
+def plot_confusion_matrix(
+    confusion: torch.Tensor,
+    *,
+    normalize: bool = False,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+    ax: plt.Axes | None = None,
+) -> Figure:
     """A confusion matrix (rows: true class, columns: predicted class) as an annotated heat map.
 
     ``confusion`` is ``[C, C]`` counts, as :func:`helpers.metrics.confusion_matrix` returns.
@@ -103,7 +134,9 @@ def plot_confusion_matrix(confusion: torch.Tensor, *, normalize: bool = False,
     check_type("confusion", confusion, torch.Tensor)
     check_type("normalize", normalize, bool)
     if confusion.dim() != 2 or confusion.shape[0] != confusion.shape[1] or confusion.shape[0] == 0:
-        raise ValueError(f"confusion must be a square [C, C] tensor, got shape {list(confusion.shape)}")
+        raise ValueError(
+            f"confusion must be a square [C, C] tensor, got shape {list(confusion.shape)}"
+        )
     n = confusion.shape[0]
     if class_names is not None and len(class_names) != n:
         raise ValueError(f"class_names must have one name per class ({n}), got {len(class_names)}")
@@ -113,18 +146,33 @@ def plot_confusion_matrix(confusion: torch.Tensor, *, normalize: bool = False,
     if ax is None:
         fig, ax = plt.subplots(figsize=(0.55 * n + 2.2, 0.55 * n + 1.4), constrained_layout=True)
     fig = ax.figure
-    image = ax.imshow(values.numpy(), cmap="Blues", norm=PowerNorm(0.5, vmin=0, vmax=max(float(values.max()), 1e-9)))
+    image = ax.imshow(
+        values.numpy(),
+        cmap="Blues",
+        norm=PowerNorm(0.5, vmin=0, vmax=max(float(values.max()), 1e-9)),
+    )
     fig.colorbar(image, ax=ax, label="% of the true class" if normalize else "images")
     threshold = 0.35 * float(values.max())
     for i in range(n):
         for j in range(n):
             v = float(values[i, j])
             text = (f"{v:.1f}" if v < 99.95 else "100") if normalize else f"{int(v)}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                    color="white" if v > threshold else ("black" if v > 0 else "lightgrey"))
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if v > threshold else ("black" if v > 0 else "lightgrey"),
+            )
     names = list(class_names) if class_names else [str(k) for k in range(n)]
     ax.set_xticks(range(n), names)
     ax.set_yticks(range(n), names)
-    ax.set(xlabel="predicted class", ylabel="true class",
-           title=title or ("Confusion matrix, % of each true class" if normalize else "Confusion matrix (counts)"))
+    ax.set(
+        xlabel="predicted class",
+        ylabel="true class",
+        title=title
+        or ("Confusion matrix, % of each true class" if normalize else "Confusion matrix (counts)"),
+    )
     return fig

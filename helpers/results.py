@@ -12,8 +12,11 @@ from typing import Any
 from .checks import check_type
 
 
-def save_results(results: dict[str, Any], results_dir: str | os.PathLike | None, name: str) -> Path | None:
-    """Write ``results`` to ``<results_dir>/<name>.json`` atomically; do nothing if ``results_dir`` is None.
+def save_results(
+    results: dict[str, Any], results_dir: str | os.PathLike | None, name: str
+) -> Path | None:
+    """Write ``results`` to ``<results_dir>/<name>.json`` atomically; do nothing if ``results_dir``
+    is None.
 
     The course runner and the tests read these files. Values must be JSON numbers, strings,
     booleans, lists or dicts; NaN is refused (a NaN headline number is a bug, not a result).
@@ -45,3 +48,22 @@ def _plain(value: Any) -> Any:
             raise ValueError(f"results contain a non-finite number: {out}")
         return out
     raise TypeError(f"results values must be JSON-serializable, got {type(value).__name__}")
+
+
+def show_claims(claims: dict[str, Any]) -> dict[str, bool]:
+    """Print a notebook's claims as a ✓/✗ table and return them as ``{claim: bool}``.
+
+    Every run-dependent sentence in a notebook's text is either printed from the run or
+    listed here, computed from this run's numbers. This never raises, so a student with an
+    unlucky seed still finishes the notebook; the runner and the tests treat a ✗ in a full
+    run as a failure and name the claim. Record the return value as ``results["claims"]``.
+    """
+    check_type("claims", claims, dict)
+    verdicts = {str(claim): bool(holds) for claim, holds in claims.items()}
+    width = max((len(c) for c in verdicts), default=5)
+    print(f"{'claim':<{width}}  holds")
+    for claim, holds in verdicts.items():
+        print(f"{claim:<{width}}  {'✓' if holds else '✗'}")
+    failed = sum(not h for h in verdicts.values())
+    print(f"{len(verdicts) - failed} of {len(verdicts)} claims hold in this run.")
+    return verdicts

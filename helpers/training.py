@@ -17,13 +17,23 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # a text bar: a widget bar breaks once a saved notebook is reopened
 
 from .checks import check_choice, check_positive_int, check_type
 
-# history["epoch"][i], history["train_loss"][i], ... describe epoch i; "batch_loss" has one entry per step.
+# history["epoch"][i], history["train_loss"][i], ... describe epoch i; "batch_loss" has one entry
+# per step.
 History = dict[str, list[float]]
-HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "time", "batch_loss")
+HISTORY_KEYS = (
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "lr",
+    "time",
+    "batch_loss",
+)
 
 
 class TrainingDiverged(FloatingPointError):
@@ -37,7 +47,8 @@ def _model_device(model: nn.Module) -> torch.device:
 
 @torch.no_grad()
 def predict(model: nn.Module, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run ``model`` in eval mode over ``loader``; return ``(logits [N, C], targets [N])`` on the CPU."""
+    """Run ``model`` in eval mode over ``loader``; return ``(logits [N, C], targets [N])`` on the
+    CPU."""
     check_type("model", model, nn.Module)
     device, was_training = _model_device(model), model.training
     model.eval()
@@ -53,7 +64,9 @@ def predict(model: nn.Module, loader: Iterable) -> tuple[torch.Tensor, torch.Ten
     return torch.cat(outputs), torch.cat(targets)
 
 
-def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable | None = None) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, loader: Iterable, loss_fn: Callable | None = None
+) -> dict[str, float]:
     """Mean loss and accuracy of ``model`` on ``loader`` (eval mode, no gradients).
 
     Returns ``{"loss": ..., "accuracy": ..., "n": ...}`` with accuracy in [0, 1].
@@ -68,14 +81,22 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable | None = None
 
 
 class EarlyStopping:
-    """Stop when a validation metric has not improved for ``patience`` epochs; keep the best weights.
+    """Stop when a validation metric has not improved for ``patience`` epochs; keep the best
+    weights.
 
     Give it to :func:`fit` (``early_stopping=EarlyStopping(patience=3)``): after every epoch ``fit``
     calls ``step(value, model)``; when it returns True training stops, and at the end ``fit`` calls
     ``restore(model)`` so the model holds the weights of the best epoch.
     """
 
-    def __init__(self, patience: int = 3, *, monitor: str = "val_loss", mode: str = "min", min_delta: float = 0.0):
+    def __init__(
+        self,
+        patience: int = 3,
+        *,
+        monitor: str = "val_loss",
+        mode: str = "min",
+        min_delta: float = 0.0,
+    ):
         check_positive_int("patience", patience)
         check_choice("monitor", monitor, ("val_loss", "val_acc", "train_loss", "train_acc"))
         check_choice("mode", mode, ("min", "max"))
@@ -115,8 +136,8 @@ class EarlyStopping:
 
 def adam(model: nn.Module, lr: float = 1e-3, **kwargs) -> torch.optim.Adam:
     """Adam over ``model``'s parameters, using the fused kernel (one call per step for all tensors)
-    where this PyTorch build has it for the model's device: the same update, about 2.5x less optimizer
-    time on a CPU for the course's MLP."""
+    where this PyTorch build has it for the model's device: the same update, about 2.5x less
+    optimizer time on a CPU for the course's MLP."""
     check_type("lr", lr, float)
     try:
         return torch.optim.Adam(model.parameters(), lr=lr, fused=True, **kwargs)
@@ -124,17 +145,28 @@ def adam(model: nn.Module, lr: float = 1e-3, **kwargs) -> torch.optim.Adam:
         return torch.optim.Adam(model.parameters(), lr=lr, **kwargs)
 
 
-def fit(model: nn.Module, train_loader: Iterable, *, epochs: int, val_loader: Iterable | None = None,
-        optimizer: torch.optim.Optimizer | None = None, loss_fn: Callable | None = None,
-        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-        penalty: Callable[[nn.Module], torch.Tensor] | None = None,
-        early_stopping: EarlyStopping | None = None, progress: bool = True, desc: str = "fit") -> History:
+def fit(
+    model: nn.Module,
+    train_loader: Iterable,
+    *,
+    epochs: int,
+    val_loader: Iterable | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    loss_fn: Callable | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    penalty: Callable[[nn.Module], torch.Tensor] | None = None,
+    early_stopping: EarlyStopping | None = None,
+    progress: bool = True,
+    desc: str = "fit",
+) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_loader``; return the history.
 
-    Defaults follow the source article: Adam with lr 1e-3 (fused, see :func:`adam`) and cross-entropy. ``scheduler`` is
-    stepped after every batch (size its horizon in steps); ``penalty(model)`` is added to the loss
-    (an L1 term, say); ``early_stopping`` may end training early and restores the best weights.
-    Batches are moved to the model's device. A NaN or infinite loss raises :class:`TrainingDiverged`.
+    Defaults follow the source article: Adam with lr 1e-3 (fused, see :func:`adam`) and
+    cross-entropy. ``scheduler`` is stepped after every batch (size its horizon in steps);
+    ``penalty(model)`` is added to the loss (an L1 term, say); ``early_stopping`` may end training
+    early and restores the best weights.
+    Batches are moved to the model's device. A NaN or infinite loss raises
+    :class:`TrainingDiverged`.
 
     The history maps each of ``HISTORY_KEYS`` to a list: one entry per epoch (``val_*`` are NaN
     without a validation loader), except ``batch_loss`` with one entry per step.
@@ -145,12 +177,20 @@ def fit(model: nn.Module, train_loader: Iterable, *, epochs: int, val_loader: It
     try:
         steps_per_epoch = len(train_loader)  # type: ignore[arg-type]
     except TypeError:
-        raise TypeError(f"train_loader must be a DataLoader or InMemoryLoader (with a length), "
-                        f"got {type(train_loader).__name__}") from None
+        raise TypeError(
+            f"train_loader must be a DataLoader or InMemoryLoader (with a length), "
+            f"got {type(train_loader).__name__}"
+        ) from None
     if steps_per_epoch == 0:
         raise ValueError("train_loader must yield at least one batch, got an empty loader")
-    if early_stopping is not None and early_stopping.monitor.startswith("val") and val_loader is None:
-        raise ValueError(f"early_stopping monitors {early_stopping.monitor!r}, which needs a val_loader")
+    if (
+        early_stopping is not None
+        and early_stopping.monitor.startswith("val")
+        and val_loader is None
+    ):
+        raise ValueError(
+            f"early_stopping monitors {early_stopping.monitor!r}, which needs a val_loader"
+        )
     device = _model_device(model)
     optimizer = optimizer or adam(model)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
@@ -180,7 +220,9 @@ def fit(model: nn.Module, train_loader: Iterable, *, epochs: int, val_loader: It
                 if step % 100 == 0 or step == steps_per_epoch:
                     recent = float(torch.stack(losses[-100:]).mean())
                     _check_finite(recent, epoch, step, optimizer)
-                    bar.set_postfix(epoch=epoch, loss=f"{recent:.3f}", acc=f"{int(correct) / seen:.3f}")
+                    bar.set_postfix(
+                        epoch=epoch, loss=f"{recent:.3f}", acc=f"{int(correct) / seen:.3f}"
+                    )
             batch_loss = torch.stack(losses).float().cpu()
             history["epoch"].append(epoch)
             history["batch_loss"].extend(batch_loss.tolist())
@@ -225,7 +267,9 @@ class CheckpointError(RuntimeError):
     not matching the model; the message names the file and says what to do."""
 
 
-def _check_checkpoint_args(path: Any, model: Any, optimizer: Any, scheduler: Any, generator: Any) -> None:
+def _check_checkpoint_args(
+    path: Any, model: Any, optimizer: Any, scheduler: Any, generator: Any
+) -> None:
     """The argument checks :func:`save_checkpoint` and :func:`load_checkpoint` share."""
     check_type("path", path, (str, os.PathLike))
     check_type("model", model, nn.Module)
@@ -234,10 +278,16 @@ def _check_checkpoint_args(path: Any, model: Any, optimizer: Any, scheduler: Any
     check_type("generator", generator, (torch.Generator, type(None)))
 
 
-def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-                    generator: torch.Generator | None = None, epoch: int | None = None,
-                    extra: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike,
+    *,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    generator: torch.Generator | None = None,
+    epoch: int | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
     """Write everything needed to resume training to ``path``, atomically; return the path.
 
     The file holds state_dicts only (tensors, numbers, strings, lists and dicts), so
@@ -288,33 +338,54 @@ def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, optimizer: tor
 
 
 def _read_checkpoint(path: Path, map_location: str | torch.device) -> dict[str, Any]:
-    """``torch.load(path, weights_only=True)``, every failure turned into one :class:`CheckpointError`."""
+    """``torch.load(path, weights_only=True)``, every failure turned into one
+    :class:`CheckpointError`."""
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # RuntimeError (zip), EOFError, UnpicklingError, UnicodeDecodeError, ...
+    except (
+        Exception
+    ) as err:  # RuntimeError (zip), EOFError, UnpicklingError, UnicodeDecodeError, ...
         text = str(err)
-        refused = next((line.strip() for line in text.splitlines() if "Unsupported global" in line), None)
+        refused = next(
+            (line.strip() for line in text.splitlines() if "Unsupported global" in line), None
+        )
         if refused is not None:
+            reason = refused.removeprefix("WeightsUnpickler error: ").split(". ")[0]
             raise CheckpointError(
-                f"{path} was refused by torch.load(weights_only=True): it contains Python objects, not "
-                f"only tensors and plain data ({refused.removeprefix('WeightsUnpickler error: ').split('. ')[0]}). "
-                "Unpickling those could run arbitrary code; load it with weights_only=False only if "
-                "you trust where the file came from.") from err
+                f"{path} was refused by torch.load(weights_only=True): it contains Python objects, "
+                f"not only tensors and plain data ({reason}). "
+                "Unpickling those could run arbitrary code; load it with weights_only=False only "
+                "if you trust where the file came from."
+            ) from err
         first = text.strip().splitlines()[0].split(". ")[0][:160] if text.strip() else "no detail"
-        raise CheckpointError(f"cannot read checkpoint {path}: the file is truncated or corrupted "
-                              f"({type(err).__name__}: {first}). Write it again or use an earlier "
-                              "checkpoint.") from err
-    if not isinstance(state, dict) or "model" not in state or state.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a checkpoint written by save_checkpoint (format "
-                              f"{CHECKPOINT_FORMAT}); it holds a {type(state).__name__}"
-                              + (f" with keys {sorted(state)[:8]}" if isinstance(state, dict) else ""))
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: the file is truncated or corrupted "
+            f"({type(err).__name__}: {first}). Write it again or use an earlier "
+            "checkpoint."
+        ) from err
+    if (
+        not isinstance(state, dict)
+        or "model" not in state
+        or state.get("format") != CHECKPOINT_FORMAT
+    ):
+        raise CheckpointError(
+            f"{path} is not a checkpoint written by save_checkpoint (format "
+            f"{CHECKPOINT_FORMAT}); it holds a {type(state).__name__}"
+            + (f" with keys {sorted(state)[:8]}" if isinstance(state, dict) else "")
+        )
     return state
 
 
-def load_checkpoint(path: str | os.PathLike, *, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-                    generator: torch.Generator | None = None, restore_rng: bool = True,
-                    map_location: str | torch.device = "cpu") -> dict[str, Any]:
+def load_checkpoint(
+    path: str | os.PathLike,
+    *,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    generator: torch.Generator | None = None,
+    restore_rng: bool = True,
+    map_location: str | torch.device = "cpu",
+) -> dict[str, Any]:
     """Restore a checkpoint written by :func:`save_checkpoint` into the objects given; return it.
 
     Reads with ``torch.load(..., weights_only=True)``: only tensors and plain data are accepted,
@@ -337,12 +408,16 @@ def load_checkpoint(path: str | os.PathLike, *, model: nn.Module, optimizer: tor
     state = _read_checkpoint(path, map_location)
     for name, obj in (("optimizer", optimizer), ("scheduler", scheduler), ("generator", generator)):
         if obj is not None and name not in state:
-            raise CheckpointError(f"{path} holds no {name} state, but a {name} was given to restore; "
-                                  f"it was saved without {name}=...")
+            raise CheckpointError(
+                f"{path} holds no {name} state, but a {name} was given to restore; "
+                f"it was saved without {name}=..."
+            )
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as err:
-        raise CheckpointError(f"{path} does not fit this model: {' '.join(str(err).split())[:300]}") from err
+        raise CheckpointError(
+            f"{path} does not fit this model: {' '.join(str(err).split())[:300]}"
+        ) from err
     if optimizer is not None:
         optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None:
@@ -351,6 +426,10 @@ def load_checkpoint(path: str | os.PathLike, *, model: nn.Module, optimizer: tor
         generator.set_state(state["generator"].cpu())
     if restore_rng:
         torch.set_rng_state(state["torch_rng"].cpu())
-        if "cuda_rng" in state and torch.cuda.is_available() and len(state["cuda_rng"]) == torch.cuda.device_count():
+        if (
+            "cuda_rng" in state
+            and torch.cuda.is_available()
+            and len(state["cuda_rng"]) == torch.cuda.device_count()
+        ):
             torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
     return state

@@ -46,7 +46,8 @@ _SMOKE_CACHE: dict[str, tuple[dict[str, Any], Any]] = {}
 
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory, data_dir):
-    """``smoke_run("03_training")`` -> (recorded results dict, executed notebook), run once per session.
+    """``smoke_run("03_training")`` -> (recorded results dict, executed notebook), run once per
+    session.
 
     Executes the committed notebook with papermill, ``smoke=True`` and ``results_dir`` in a temp
     folder; a failing cell fails the test with papermill's error.
@@ -59,9 +60,12 @@ def smoke_run(tmp_path_factory, data_dir):
         if key not in _SMOKE_CACHE:
             out = tmp_path_factory.mktemp(f"smoke-{stem}")
             papermill.execute_notebook(
-                str(NOTEBOOK_DIR / f"{stem}.ipynb"), str(out / f"{stem}.ipynb"),
+                str(NOTEBOOK_DIR / f"{stem}.ipynb"),
+                str(out / f"{stem}.ipynb"),
                 parameters={"smoke": True, "results_dir": str(out), **parameters},
-                cwd=str(NOTEBOOK_DIR), progress_bar=False, kernel_name="python3",
+                cwd=str(NOTEBOOK_DIR),
+                progress_bar=False,
+                kernel_name="python3",
             )
             results = json.loads((out / f"{stem}.json").read_text())
             _SMOKE_CACHE[key] = (results, nbformat.read(out / f"{stem}.ipynb", as_version=4))

@@ -39,7 +39,11 @@ def make_run(seed: int = 0, *, dropout: float = 0.0, schedule: bool = False, tot
     torch.manual_seed(seed)
     model = mlp(dropout=dropout) if dropout else Net()
     optimizer = adam(model, lr=3e-3)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=total_steps) if schedule else None
+    scheduler = (
+        torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=total_steps)
+        if schedule
+        else None
+    )
     generator = torch.Generator().manual_seed(seed)
     loader = InMemoryLoader(*synthetic(), batch_size=32, shuffle=True, generator=generator)
     return model, optimizer, scheduler, generator, loader
@@ -52,12 +56,21 @@ def params(model: nn.Module) -> list[torch.Tensor]:
 def test_round_trip_restores_every_state(tmp_path):
     model, optimizer, scheduler, generator, loader = make_run(schedule=True)
     fit(model, loader, epochs=2, optimizer=optimizer, scheduler=scheduler, progress=False)
-    path = save_checkpoint(tmp_path / "ckpt.pt", model=model, optimizer=optimizer, scheduler=scheduler,
-                           generator=generator, epoch=2, extra={"history": {"loss": [1.5, 0.5]}, "note": "x"})
+    path = save_checkpoint(
+        tmp_path / "ckpt.pt",
+        model=model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        generator=generator,
+        epoch=2,
+        extra={"history": {"loss": [1.5, 0.5]}, "note": "x"},
+    )
     assert path == tmp_path / "ckpt.pt" and path.is_file()
 
     model2, optimizer2, scheduler2, generator2, _ = make_run(seed=7, schedule=True)
-    state = load_checkpoint(path, model=model2, optimizer=optimizer2, scheduler=scheduler2, generator=generator2)
+    state = load_checkpoint(
+        path, model=model2, optimizer=optimizer2, scheduler=scheduler2, generator=generator2
+    )
     assert state["epoch"] == 2
     assert state["extra"] == {"history": {"loss": [1.5, 0.5]}, "note": "x"}
     assert all(torch.equal(a, b) for a, b in zip(params(model), params(model2)))
@@ -68,36 +81,81 @@ def test_round_trip_restores_every_state(tmp_path):
             assert torch.equal(s1[k][name], s2[k][name])
     assert scheduler2.last_epoch == scheduler.last_epoch == 16
     assert scheduler2.get_last_lr() == scheduler.get_last_lr()
-    assert torch.equal(torch.randperm(100, generator=generator), torch.randperm(100, generator=generator2))
+    assert torch.equal(
+        torch.randperm(100, generator=generator), torch.randperm(100, generator=generator2)
+    )
 
 
 def test_the_file_needs_no_pickle_trust(tmp_path):
     model, optimizer, scheduler, generator, _ = make_run(schedule=True)
-    path = save_checkpoint(tmp_path / "c.pt", model=model, optimizer=optimizer, scheduler=scheduler,
-                           generator=generator, epoch=0)
-    state = torch.load(path, weights_only=True)  # would raise if anything but plain data were inside
-    assert {"format", "model", "optimizer", "scheduler", "generator", "epoch", "extra", "torch_rng"} <= set(state)
+    path = save_checkpoint(
+        tmp_path / "c.pt",
+        model=model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        generator=generator,
+        epoch=0,
+    )
+    state = torch.load(
+        path, weights_only=True
+    )  # would raise if anything but plain data were inside
+    assert {
+        "format",
+        "model",
+        "optimizer",
+        "scheduler",
+        "generator",
+        "epoch",
+        "extra",
+        "torch_rng",
+    } <= set(state)
 
 
 @pytest.mark.parametrize("dropout, schedule", [(0.0, False), (0.3, True)])
 def test_resuming_reproduces_an_uninterrupted_run_exactly(tmp_path, dropout, schedule):
     epochs, split = 4, 2
     steps = epochs * 8  # 256 images / batch 32
-    model, optimizer, scheduler, _, loader = make_run(dropout=dropout, schedule=schedule, total_steps=steps)
-    reference = fit(model, loader, epochs=epochs, optimizer=optimizer, scheduler=scheduler, progress=False)
+    model, optimizer, scheduler, _, loader = make_run(
+        dropout=dropout, schedule=schedule, total_steps=steps
+    )
+    reference = fit(
+        model, loader, epochs=epochs, optimizer=optimizer, scheduler=scheduler, progress=False
+    )
     expected = params(model)
 
-    model, optimizer, scheduler, generator, loader = make_run(dropout=dropout, schedule=schedule, total_steps=steps)
-    first = fit(model, loader, epochs=split, optimizer=optimizer, scheduler=scheduler, progress=False)
-    save_checkpoint(tmp_path / "mid.pt", model=model, optimizer=optimizer, scheduler=scheduler,
-                    generator=generator, epoch=split)
+    model, optimizer, scheduler, generator, loader = make_run(
+        dropout=dropout, schedule=schedule, total_steps=steps
+    )
+    first = fit(
+        model, loader, epochs=split, optimizer=optimizer, scheduler=scheduler, progress=False
+    )
+    save_checkpoint(
+        tmp_path / "mid.pt",
+        model=model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        generator=generator,
+        epoch=split,
+    )
     torch.manual_seed(1234)  # the "new process": other random state, other initial weights
-    model, optimizer, scheduler, generator, loader = make_run(seed=99, dropout=dropout, schedule=schedule,
-                                                              total_steps=steps)
-    state = load_checkpoint(tmp_path / "mid.pt", model=model, optimizer=optimizer, scheduler=scheduler,
-                            generator=generator)
-    second = fit(model, loader, epochs=epochs - state["epoch"], optimizer=optimizer, scheduler=scheduler,
-                 progress=False)
+    model, optimizer, scheduler, generator, loader = make_run(
+        seed=99, dropout=dropout, schedule=schedule, total_steps=steps
+    )
+    state = load_checkpoint(
+        tmp_path / "mid.pt",
+        model=model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        generator=generator,
+    )
+    second = fit(
+        model,
+        loader,
+        epochs=epochs - state["epoch"],
+        optimizer=optimizer,
+        scheduler=scheduler,
+        progress=False,
+    )
     assert first["batch_loss"] + second["batch_loss"] == reference["batch_loss"]
     assert all(torch.equal(a, b) for a, b in zip(params(model), expected))
 
@@ -105,10 +163,14 @@ def test_resuming_reproduces_an_uninterrupted_run_exactly(tmp_path, dropout, sch
 def test_without_the_generator_state_the_batch_order_differs(tmp_path):
     model, optimizer, _, generator, loader = make_run()
     fit(model, loader, epochs=1, optimizer=optimizer, progress=False)
-    save_checkpoint(tmp_path / "c.pt", model=model, optimizer=optimizer, generator=generator, epoch=1)
+    save_checkpoint(
+        tmp_path / "c.pt", model=model, optimizer=optimizer, generator=generator, epoch=1
+    )
     next_order = torch.randperm(256, generator=copy.deepcopy(generator))
     fresh = torch.Generator().manual_seed(0)
-    assert not torch.equal(torch.randperm(256, generator=fresh), next_order)  # re-seeding replays epoch 1
+    assert not torch.equal(
+        torch.randperm(256, generator=fresh), next_order
+    )  # re-seeding replays epoch 1
     restored = torch.Generator()
     load_checkpoint(tmp_path / "c.pt", model=model, generator=restored)
     assert torch.equal(torch.randperm(256, generator=restored), next_order)
@@ -167,9 +229,15 @@ def test_an_unsafe_pickle_is_refused_and_its_code_never_runs(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"format": 1, "model": Net().state_dict(), "surprise": Malicious()}, path)
     PAYLOAD_CALLS.clear()
-    with pytest.raises(CheckpointError, match="refused by torch.load\\(weights_only=True\\)") as err:
+    with pytest.raises(
+        CheckpointError, match="refused by torch.load\\(weights_only=True\\)"
+    ) as err:
         load_checkpoint(path, model=Net())
-    assert str(path) in str(err.value) and "_payload" in str(err.value) and "arbitrary code" in str(err.value)
+    assert (
+        str(path) in str(err.value)
+        and "_payload" in str(err.value)
+        and "arbitrary code" in str(err.value)
+    )
     assert PAYLOAD_CALLS == []
     torch.load(path, weights_only=False)  # what the guard protects against: the payload runs
     assert PAYLOAD_CALLS == ["code ran while loading"]

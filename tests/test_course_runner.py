@@ -1,4 +1,4 @@
-"""The course runner (``python -m helpers.course``) and its report, on tiny synthetic notebooks.
+"""The course runner (``python -m coursekit.run``) and its report, on tiny synthetic notebooks.
 
 Most tests run real kernels on notebooks of a few cells (about two seconds each); the Ctrl-C paths
 are tested in-process with papermill replaced, and once for real with SIGINT to a subprocess.
@@ -19,9 +19,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import ROOT
-from helpers import course, report
+
+from coursekit import report
+from coursekit import run as course
 
 
 # --------------------------------------------------------------------------- synthetic notebooks
@@ -30,30 +31,53 @@ def tiny_png(rgb: tuple[int, int, int] = (255, 0, 0)) -> bytes:
     raw = b"".join(b"\x00" + bytes(rgb) * 2 for _ in range(2))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def show_png(rgb: tuple[int, int, int] = (255, 0, 0)) -> str:
     """Cell source displaying a tiny PNG (no matplotlib: the kernels stay light)."""
     data = base64.b64encode(tiny_png(rgb)).decode()
-    return f"from IPython.display import Image, display\nimport base64\ndisplay(Image(data=base64.b64decode('{data}')))"
+    return (
+        "from IPython.display import Image, display\nimport base64\n"
+        f"display(Image(data=base64.b64decode('{data}')))"
+    )
 
 
 def make_notebook(folder: Path, name: str, body: list[str], title: str | None = None) -> Path:
     """``folder/name.ipynb``: a title, a parameters cell (seed, smoke, results_dir), ``body``, and a
     last cell that records ``{"seed", "smoke", "acc", "per": {"a"}}`` like ``save_results`` does."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params = nbformat.v4.new_code_cell("seed = 0\nsmoke = False\nresults_dir = None")
     params.metadata["tags"] = ["parameters"]
-    record = ("import json, pathlib\nresults = {'seed': seed, 'smoke': smoke, 'acc': 0.9876, 'per': {'a': 1.5}}\n"
-              "if results_dir:\n    pathlib.Path(results_dir).mkdir(parents=True, exist_ok=True)\n"
-              f"    pathlib.Path(results_dir, '{name}.json').write_text(json.dumps(results))\nresults")
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title or name}\n\nText."), params,
-                *[nbformat.v4.new_code_cell(src) for src in body], nbformat.v4.new_code_cell(record)]
+    record = (
+        "import json, pathlib\n"
+        "results = {'seed': seed, 'smoke': smoke, 'acc': 0.9876, 'per': {'a': 1.5}}\n"
+        "if results_dir:\n    pathlib.Path(results_dir).mkdir(parents=True, exist_ok=True)\n"
+        f"    pathlib.Path(results_dir, '{name}.json').write_text(json.dumps(results))\nresults"
+    )
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(f"# {title or name}\n\nText."),
+        params,
+        *[nbformat.v4.new_code_cell(src) for src in body],
+        nbformat.v4.new_code_cell(record),
+    ]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.ipynb"
     nbformat.write(nb, path)
@@ -67,8 +91,18 @@ def run_main(capsys, *args: str) -> tuple[int, str, str]:
 
 
 # --------------------------------------------------------------------------- arguments
-@pytest.mark.parametrize("text, value", [("True", True), ("False", False), ("None", None), ("3", 3),
-                                         ("0.25", 0.25), ("1e-3", 1e-3), ("cpu", "cpu")])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("True", True),
+        ("False", False),
+        ("None", None),
+        ("3", 3),
+        ("0.25", 0.25),
+        ("1e-3", 1e-3),
+        ("cpu", "cpu"),
+    ],
+)
 def test_parse_value_like_papermill(text, value):
     assert course.parse_value(text) == value and type(course.parse_value(text)) is type(value)
 
@@ -79,14 +113,24 @@ def test_notebooks_in_order_and_only_by_prefix(tmp_path):
     (tmp_path / "notes.ipynb").write_text("{}")
     assert [p.stem for p in course.notebooks(folder=tmp_path)] == ["01_a", "02_b", "10_c"]
     assert [p.stem for p in course.notebooks(["10", "01"], folder=tmp_path)] == ["01_a", "10_c"]
-    with pytest.raises(ValueError, match=r"--only 07 matches no notebook; the notebooks are: 01_a, 02_b, 10_c"):
+    with pytest.raises(
+        ValueError, match=r"--only 07 matches no notebook; the notebooks are: 01_a, 02_b, 10_c"
+    ):
         course.notebooks(["07"], folder=tmp_path)
 
 
 def test_unknown_parameter_is_rejected_before_anything_runs(tmp_path, capsys):
     make_notebook(tmp_path / "nbs", "01_a", [])
-    code, out, err = run_main(capsys, "--notebooks", str(tmp_path / "nbs"), "--build-dir", str(tmp_path / "b"),
-                              "-p", "epochs", "3")
+    code, out, err = run_main(
+        capsys,
+        "--notebooks",
+        str(tmp_path / "nbs"),
+        "--build-dir",
+        str(tmp_path / "b"),
+        "-p",
+        "epochs",
+        "3",
+    )
     assert code == 2
     assert "01_a.ipynb has no parameter epochs; its parameters are: seed, smoke, results_dir" in err
     assert not (tmp_path / "b").exists()
@@ -101,14 +145,19 @@ def test_smoke_is_rejected_for_a_notebook_without_smoke(tmp_path, capsys):
     assert code == 2 and "01_plain.ipynb has no parameter smoke; its parameters are: none" in err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--only", "09"], "--only 09 matches no notebook"),
-    (["--inplace", "--smoke"], "--inplace commits default-parameter runs"),
-    (["--inplace", "-p", "seed", "1"], "--inplace commits default-parameter runs"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--only", "09"], "--only 09 matches no notebook"),
+        (["--inplace", "--smoke"], "--inplace commits default-parameter runs"),
+        (["--inplace", "-p", "seed", "1"], "--inplace commits default-parameter runs"),
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, args, message):
     make_notebook(tmp_path / "nbs", "01_a", [])
-    code, _, err = run_main(capsys, "--notebooks", str(tmp_path / "nbs"), "--build-dir", str(tmp_path / "b"), *args)
+    code, _, err = run_main(
+        capsys, "--notebooks", str(tmp_path / "nbs"), "--build-dir", str(tmp_path / "b"), *args
+    )
     assert code == 2 and message in err
 
 
@@ -134,7 +183,10 @@ def test_clean_notebook_strips_papermill_metadata_and_progress_bars():
     cleaned = course.clean_notebook(nb)
     assert "papermill" not in cleaned.metadata and "widgets" not in cleaned.metadata
     assert cleaned.cells[0].metadata == {}
-    assert [o.text for o in cleaned.cells[0].outputs] == ["UserWarning: keep me\n", "accuracy 0.97\n"]
+    assert [o.text for o in cleaned.cells[0].outputs] == [
+        "UserWarning: keep me\n",
+        "accuracy 0.97\n",
+    ]
 
 
 def test_error_line_names_the_cell_and_the_error_on_one_line():
@@ -146,12 +198,21 @@ def test_error_line_names_the_cell_and_the_error_on_one_line():
 # --------------------------------------------------------------------------- real runs
 def test_run_carries_on_past_a_failure_names_it_and_writes_the_report(tmp_path, capsys):
     nbs, build = tmp_path / "nbs", tmp_path / "build"
-    make_notebook(nbs, "01_first", [show_png((255, 0, 0)), "print('hello')", show_png((0, 0, 255))], "01 · First")
-    make_notebook(nbs, "02_fails", ["x = 1", "raise ValueError('boom\\nsecond line')"], "02 · Fails")
+    make_notebook(
+        nbs,
+        "01_first",
+        [show_png((255, 0, 0)), "print('hello')", show_png((0, 0, 255))],
+        "01 · First",
+    )
+    make_notebook(
+        nbs, "02_fails", ["x = 1", "raise ValueError('boom\\nsecond line')"], "02 · Fails"
+    )
     make_notebook(nbs, "03_third", ["y = seed * 2"], "03 · Third")
     (build / "results").mkdir(parents=True)
     (build / "results" / "02_fails.json").write_text('{"stale": 1}')  # an earlier run's numbers
-    code, out, err = run_main(capsys, "--notebooks", str(nbs), "--build-dir", str(build), "--smoke", "-p", "seed", "3")
+    code, out, err = run_main(
+        capsys, "--notebooks", str(nbs), "--build-dir", str(build), "--smoke", "-p", "seed", "3"
+    )
 
     assert code == 1
     # cells of the executed copy: parameters [1], injected parameters [2], x = 1 [3], raise [4]
@@ -168,7 +229,11 @@ def test_run_carries_on_past_a_failure_names_it_and_writes_the_report(tmp_path, 
     assert "03_third" in err and "notebook" in err
 
     run = json.loads((build / "run.json").read_text())
-    assert run["mode"] == "smoke" and run["parameters"] == {"seed": 3, "smoke": True} and not run["interrupted"]
+    assert (
+        run["mode"] == "smoke"
+        and run["parameters"] == {"seed": 3, "smoke": True}
+        and not run["interrupted"]
+    )
     assert [r["status"] for r in run["notebooks"]] == ["ok", "FAILED", "ok"]
     first = run["notebooks"][0]
     assert first["title"] == "01 · First" and first["results"]["per"] == {"a": 1.5}
@@ -180,10 +245,16 @@ def test_run_carries_on_past_a_failure_names_it_and_writes_the_report(tmp_path, 
     assert "| [01 · First](executed/01_first.ipynb) | ok |" in md
     assert "| ok | " in md and " | acc = 0.9876<br>+ 1 more recorded value |" in md
     assert "| per.a | 1.5 |" in md and "| seed | 3 |" in md
-    assert "| [02 · Fails](executed/02_fails.ipynb) | FAILED |" in md and "cell [4]: ValueError: boom" in md
+    assert (
+        "| [02 · Fails](executed/02_fails.ipynb) | FAILED |" in md
+        and "cell [4]: ValueError: boom" in md
+    )
     assert "![01_first, figure 1](figures/01_first-1.png)" in md
     import torch
-    assert f"| torch | {torch.__version__} |" in md and ("| device | cpu" in md or "| device | cuda" in md)
+
+    assert f"| torch | {torch.__version__} |" in md and (
+        "| device | cpu" in md or "| device | cuda" in md
+    )
     page = (build / "report.html").read_text()
     assert "data:image/png;base64," + base64.b64encode(tiny_png((255, 0, 0))).decode() in page
     assert "cell [4]: ValueError: boom" in page
@@ -211,22 +282,29 @@ def test_inplace_writes_cleaned_outputs_back_and_keeps_a_failing_notebook(tmp_pa
 
 # --------------------------------------------------------------------------- Ctrl-C
 def fake_papermill(monkeypatch, interrupt_at: str, kernel_side: bool = False) -> None:
-    """Replace papermill.execute_notebook: copy the notebook, or raise Ctrl-C for ``interrupt_at``."""
+    """Replace papermill.execute_notebook: copy the notebook, or raise Ctrl-C for
+    ``interrupt_at``."""
     import papermill
 
     def execute(input_path, output_path, parameters=None, **kwargs):
         if interrupt_at in input_path:
             Path(output_path).write_text("{ half a notebook")  # what a killed write leaves
             if kernel_side:
-                raise papermill.PapermillExecutionError(0, 5, "sleep()", "KeyboardInterrupt", "", [])
+                raise papermill.PapermillExecutionError(
+                    0, 5, "sleep()", "KeyboardInterrupt", "", []
+                )
             raise KeyboardInterrupt
         nbformat.write(nbformat.read(input_path, as_version=4), output_path)
 
     monkeypatch.setattr(papermill, "execute_notebook", execute)
 
 
-@pytest.mark.parametrize("kernel_side", [False, True], ids=["runner-got-ctrl-c", "kernel-got-ctrl-c"])
-def test_ctrl_c_keeps_finished_notebooks_writes_the_report_and_exits_130(tmp_path, capsys, monkeypatch, kernel_side):
+@pytest.mark.parametrize(
+    "kernel_side", [False, True], ids=["runner-got-ctrl-c", "kernel-got-ctrl-c"]
+)
+def test_ctrl_c_keeps_finished_notebooks_writes_the_report_and_exits_130(
+    tmp_path, capsys, monkeypatch, kernel_side
+):
     nbs, build = tmp_path / "nbs", tmp_path / "build"
     for name in ("01_a", "02_b", "03_c"):
         make_notebook(nbs, name, [])
@@ -241,7 +319,11 @@ def test_ctrl_c_keeps_finished_notebooks_writes_the_report_and_exits_130(tmp_pat
     assert sorted(p.name for p in (build / "executed").iterdir()) == ["01_a.ipynb", "02_b.ipynb"]
     assert "interrupted: 02_b, 03_c left unfinished" in out
     run = json.loads((build / "run.json").read_text())
-    assert run["interrupted"] and [r["status"] for r in run["notebooks"]] == ["ok", "interrupted", "not run"]
+    assert run["interrupted"] and [r["status"] for r in run["notebooks"]] == [
+        "ok",
+        "interrupted",
+        "not run",
+    ]
     md = (build / "report.md").read_text()
     assert "| 03_c | not run | — | — |" in md and "interrupted (Ctrl-C)" in md
 
@@ -250,12 +332,32 @@ def test_real_ctrl_c_on_a_running_course(tmp_path):
     """SIGINT to the runner's process group (what Ctrl-C in a terminal does), during notebook 02."""
     nbs, build, started = tmp_path / "nbs", tmp_path / "build", tmp_path / "started"
     make_notebook(nbs, "01_fast", ["x = 1"])
-    make_notebook(nbs, "02_slow", [f"import os, pathlib, time\npathlib.Path({str(started)!r}).write_text(str(os.getpid()))"
-                                   "\ntime.sleep(120)"])
+    make_notebook(
+        nbs,
+        "02_slow",
+        [
+            f"import os, pathlib, time\npathlib.Path({str(started)!r}).write_text(str(os.getpid()))"
+            "\ntime.sleep(120)"
+        ],
+    )
     make_notebook(nbs, "03_never", [])
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.course", "--notebooks", str(nbs), "--build-dir",
-                             str(build), "--smoke"], cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "coursekit.run",
+            "--notebooks",
+            str(nbs),
+            "--build-dir",
+            str(build),
+            "--smoke",
+        ],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 240
         while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -272,9 +374,13 @@ def test_real_ctrl_c_on_a_running_course(tmp_path):
     assert sorted(p.name for p in (build / "executed").iterdir()) == ["01_fast.ipynb"]
     statuses = [r["status"] for r in json.loads((build / "run.json").read_text())["notebooks"]]
     assert statuses == ["ok", "interrupted", "not run"]
-    leftover = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(proc.pid)], capture_output=True, text=True).stdout
+    leftover = subprocess.run(
+        ["ps", "-o", "pid=,args=", "-s", str(proc.pid)], capture_output=True, text=True
+    ).stdout
     assert not leftover.strip(), f"processes left behind: {leftover}"
-    kernel = int(started.read_text())  # the kernel runs in a session of its own: it must have been shut down
+    kernel = int(
+        started.read_text()
+    )  # the kernel runs in a session of its own: it must have been shut down
     deadline = time.monotonic() + 30
     while kernel_alive(kernel) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -297,33 +403,75 @@ def kernel_alive(pid: int) -> bool:
 
 
 # --------------------------------------------------------------------------- report pieces
-@pytest.mark.parametrize("value, text", [(109386, "109,386"), (0.98765, "0.9877"), (1.5e-7, "1.5e-07"),
-                                         (True, "True"), (None, "None"), ([64, 10], "[64, 10]"),
-                                         (list(range(10)), "[10 values]"), ("cpu", "cpu"), (0.0, "0")])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (109386, "109,386"),
+        (0.98765, "0.9877"),
+        (1.5e-7, "1.5e-07"),
+        (True, "True"),
+        (None, "None"),
+        ([64, 10], "[64, 10]"),
+        (list(range(10)), "[10 values]"),
+        ("cpu", "cpu"),
+        (0.0, "0"),
+    ],
+)
 def test_format_value(value, text):
     assert report.format_value(value) == text
 
 
 def test_flatten_results_and_format_seconds():
-    assert report.flatten_results({"a": 1, "val": {"adam": 0.9, "sgd": {"lr": 0.1}}}) == \
-        {"a": 1, "val.adam": 0.9, "val.sgd.lr": 0.1}
-    assert [report.format_seconds(s) for s in (3.14159, 119.94, 125, None)] == ["3.1 s", "119.9 s", "2 min 05 s", "—"]
+    assert report.flatten_results({"a": 1, "val": {"adam": 0.9, "sgd": {"lr": 0.1}}}) == {
+        "a": 1,
+        "val.adam": 0.9,
+        "val.sgd.lr": 0.1,
+    }
+    assert [report.format_seconds(s) for s in (3.14159, 119.94, 125, None)] == [
+        "3.1 s",
+        "119.9 s",
+        "2 min 05 s",
+        "—",
+    ]
 
 
 def sample_run(tmp_path: Path) -> dict:
     (tmp_path / "figures").mkdir()
     (tmp_path / "figures" / "01_a-1.png").write_bytes(tiny_png())
     return {
-        "started": "2025-01-01T10:00:00+00:00", "mode": "smoke", "command": "python -m helpers.course --smoke",
-        "parameters": {"smoke": True}, "interrupted": False,
-        "environment": {"torch": "2.4.0", "device": "cpu", "device_name": "x86_64, 2 cores", "python": "3.11.7",
-                        "platform": "Linux"},
+        "started": "2025-01-01T10:00:00+00:00",
+        "mode": "smoke",
+        "command": "python -m coursekit.run --smoke",
+        "parameters": {"smoke": True},
+        "interrupted": False,
+        "environment": {
+            "torch": "2.4.0",
+            "device": "cpu",
+            "device_name": "x86_64, 2 cores",
+            "python": "3.11.7",
+            "platform": "Linux",
+        },
         "notebooks": [
-            {"name": "01_a", "title": "01 · A | b", "status": "ok", "seconds": 12.34, "error": "",
-             "results": {"acc": 0.97, "per": {"x": 1}, "agrees": True, "seed": 0}, "executed": "executed/01_a.ipynb",
-             "figures": ["figures/01_a-1.png"]},
-            {"name": "02_b", "title": "02 · B", "status": "FAILED", "seconds": 1.0, "results": {},
-             "error": "cell [3]: ValueError: a<b", "executed": "executed/02_b.ipynb", "figures": []},
+            {
+                "name": "01_a",
+                "title": "01 · A | b",
+                "status": "ok",
+                "seconds": 12.34,
+                "error": "",
+                "results": {"acc": 0.97, "per": {"x": 1}, "agrees": True, "seed": 0},
+                "executed": "executed/01_a.ipynb",
+                "figures": ["figures/01_a-1.png"],
+            },
+            {
+                "name": "02_b",
+                "title": "02 · B",
+                "status": "FAILED",
+                "seconds": 1.0,
+                "results": {},
+                "error": "cell [3]: ValueError: a<b",
+                "executed": "executed/02_b.ipynb",
+                "figures": [],
+            },
         ],
     }
 
@@ -331,9 +479,14 @@ def sample_run(tmp_path: Path) -> dict:
 def test_markdown_report_and_table(tmp_path):
     run = sample_run(tmp_path)
     table = report.markdown_table(run)
-    assert table.splitlines()[2] == \
-        "| [01 · A \\| b](executed/01_a.ipynb) | ok | 12.3 s | acc = 0.97<br>checks: 1 of 1 True<br>+ 1 more recorded value |"
-    assert table.splitlines()[3] == "| [02 · B](executed/02_b.ipynb) | FAILED | 1.0 s | cell [3]: ValueError: a<b |"
+    assert (
+        table.splitlines()[2] == "| [01 · A \\| b](executed/01_a.ipynb) | ok | 12.3 s | "
+        "acc = 0.97<br>checks: 1 of 1 True<br>+ 1 more recorded value |"
+    )
+    assert (
+        table.splitlines()[3]
+        == "| [02 · B](executed/02_b.ipynb) | FAILED | 1.0 s | cell [3]: ValueError: a<b |"
+    )
     assert "(notebooks/01_a.ipynb)" in report.markdown_table(run, links="notebooks")
     assert "](" not in report.markdown_table(run, links=None)
     with pytest.raises(ValueError, match="links must be"):
@@ -343,14 +496,29 @@ def test_markdown_report_and_table(tmp_path):
     assert "smoke=True; every other parameter at each notebook's default" in md
     assert "2 notebook(s): 1 passed, 1 failed, 13.3 s in all" in md
     assert "- **02_b** FAILED: cell [3]: ValueError: a<b" in md
-    assert "| recorded | value |\n|---|---|\n| acc | 0.97 |\n| per.x | 1 |\n| agrees | True |\n| seed | 0 |" in md
+    assert (
+        "| recorded | value |\n|---|---|\n| acc | 0.97 |\n| per.x | 1 |\n"
+        "| agrees | True |\n| seed | 0 |" in md
+    )
     assert "![01_a, figure 1](figures/01_a-1.png)" in md
 
 
 def test_headline_numbers_for_the_table():
-    results = {"acc": 0.5, "n": 3, "ok": True, "same": False, "per": {"a": 1, "b": 2}, "name": "x", "smoke": True}
-    assert report.headline(results) == ["acc = 0.5", "n = 3", "checks: 1 of 2 True (False: same)",
-                                        "+ 3 more recorded values"]
+    results = {
+        "acc": 0.5,
+        "n": 3,
+        "ok": True,
+        "same": False,
+        "per": {"a": 1, "b": 2},
+        "name": "x",
+        "smoke": True,
+    }
+    assert report.headline(results) == [
+        "acc = 0.5",
+        "n = 3",
+        "checks: 1 of 2 True (False: same)",
+        "+ 3 more recorded values",
+    ]
     chosen = {**results, "headline": ["per.b", "acc", "missing"]}
     assert report.headline(chosen) == ["per.b = 2", "acc = 0.5", "missing: not recorded"]
     assert report.headline({}) == []
@@ -365,11 +533,16 @@ def test_html_report_escapes_and_embeds_figures(tmp_path):
 def test_write_report_and_the_table_for_the_readme(tmp_path, capsys):
     run = sample_run(tmp_path)
     md, page = report.write_report(run, tmp_path)
-    assert md.read_text().startswith("# Course report") and page.read_text().startswith("<!DOCTYPE html>")
+    assert md.read_text().startswith("# Course report") and page.read_text().startswith(
+        "<!DOCTYPE html>"
+    )
     assert json.loads((tmp_path / "run.json").read_text()) == run
     assert report.main(["--build-dir", str(tmp_path), "--table"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("| notebook | status | wall time | recorded numbers |") and "(notebooks/02_b.ipynb)" in out
+    assert (
+        out.startswith("| notebook | status | wall time | recorded numbers |")
+        and "(notebooks/02_b.ipynb)" in out
+    )
     assert report.main(["--build-dir", str(tmp_path / "none")]) == 2
     assert "run the course first" in capsys.readouterr().err
 
@@ -378,8 +551,15 @@ def figure_notebook(tags_at: tuple[int, ...] = ()) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     for k in range(4):
         cell = nbformat.v4.new_code_cell(f"plot({k})")
-        cell.outputs = [nbformat.v4.new_output("display_data", data={
-            "image/png": base64.b64encode(tiny_png((k, k, k))).decode(), "text/plain": "<Figure>"})]
+        cell.outputs = [
+            nbformat.v4.new_output(
+                "display_data",
+                data={
+                    "image/png": base64.b64encode(tiny_png((k, k, k))).decode(),
+                    "text/plain": "<Figure>",
+                },
+            )
+        ]
         if k in tags_at:
             cell.metadata["tags"] = [report.FIGURE_TAG]
         nb.cells.append(cell)
@@ -403,8 +583,13 @@ def test_results_and_title_from_an_executed_notebook():
     error_cell = nbformat.v4.new_markdown_cell("An Exception was encountered")
     error_cell.metadata["tags"] = ["papermill-error-cell-tag"]
     last = nbformat.v4.new_code_cell("results")
-    last.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "{'acc': 0.97,\n 'shape': [2, 3]}"},
-                                           execution_count=9)]
+    last.outputs = [
+        nbformat.v4.new_output(
+            "execute_result",
+            data={"text/plain": "{'acc': 0.97,\n 'shape': [2, 3]}"},
+            execution_count=9,
+        )
+    ]
     nb.cells = [error_cell, nbformat.v4.new_markdown_cell("# 05 · Overfitting\n\ntext"), last]
     assert report.results_from_notebook(nb) == {"acc": 0.97, "shape": [2, 3]}
     assert report.notebook_title(nb, "x") == "05 · Overfitting"
@@ -417,6 +602,10 @@ def test_environment_names_torch_and_the_device():
     import torch
 
     env = report.environment("cpu")
-    assert env["torch"] == torch.__version__ and env["device"] == "cpu" and env["cpu_count"] == os.cpu_count()
+    assert (
+        env["torch"] == torch.__version__
+        and env["device"] == "cpu"
+        and env["cpu_count"] == os.cpu_count()
+    )
     if not torch.cuda.is_available():
         assert "not available" in report.environment("cuda")["device_name"]

@@ -14,7 +14,12 @@ from torchvision import transforms
 
 from helpers import data as D
 
-FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+FILES = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+]
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 
 
@@ -51,7 +56,11 @@ def test_gz_only_folder_loads_without_writing(tmp_path, data_dir):
     reference = D.load_split(False, data_dir=data_dir, download=False)
     assert torch.equal(images, reference[0]) and torch.equal(labels, reference[1])
     ds = D.mnist_dataset(False, data_dir=tmp_path, download=False)
-    assert isinstance(ds, torchvision.datasets.MNIST) and len(ds) == 10000 and ds[0][1] == int(labels[0])
+    assert (
+        isinstance(ds, torchvision.datasets.MNIST)
+        and len(ds) == 10000
+        and ds[0][1] == int(labels[0])
+    )
     assert listing(tmp_path) == before  # nothing unpacked, nothing written
 
 
@@ -68,7 +77,7 @@ def test_missing_files_without_download_name_folder_and_files(tmp_path):
 def test_failed_download_leaves_nothing_behind(tmp_path, monkeypatch):
     def offline(url, root, filename, md5=None):
         Path(root, filename).write_bytes(b"half a file")  # a partial download...
-        raise urllib.error.URLError("no network")         # ...then the connection drops
+        raise urllib.error.URLError("no network")  # ...then the connection drops
 
     monkeypatch.setattr(torchvision.datasets.utils, "download_url", offline)
     with pytest.raises(D.DataError, match="could not be downloaded.*no network") as err:
@@ -108,7 +117,9 @@ def test_corrupted_gz_is_named(tmp_path, data_dir):
         shutil.copy(Path(data_dir) / "MNIST" / "raw" / f"{name}.gz", raw)
     gz = raw / "t10k-labels-idx1-ubyte.gz"
     gz.write_bytes(gz.read_bytes()[:-50])
-    with pytest.raises(D.DataError, match="t10k-labels-idx1-ubyte.gz does not match torchvision's checksum"):
+    with pytest.raises(
+        D.DataError, match="t10k-labels-idx1-ubyte.gz does not match torchvision's checksum"
+    ):
         D.load_split(False, data_dir=tmp_path)
 
 
@@ -130,12 +141,18 @@ def test_split_is_deterministic_disjoint_and_complete():
     assert torch.equal(train, again[0]) and torch.equal(val, again[1])
     assert len(set(train.tolist()) | set(val.tolist())) == 60000
     assert not torch.equal(val, D.split_indices(60000, split_seed=1)[1])
-    with pytest.raises(ValueError, match="val_size must be smaller than the 100 training images, got 100"):
+    with pytest.raises(
+        ValueError, match="val_size must be smaller than the 100 training images, got 100"
+    ):
         D.split_indices(100, val_size=100)
 
 
 def test_mnist_splits_sizes(mnist_splits):
-    assert {k: len(v[1]) for k, v in mnist_splits.items()} == {"train": 55000, "val": 5000, "test": 10000}
+    assert {k: len(v[1]) for k, v in mnist_splits.items()} == {
+        "train": 55000,
+        "val": 5000,
+        "test": 10000,
+    }
 
 
 def test_in_memory_loader_matches_totensor_normalize(mnist_splits, data_dir):
@@ -152,12 +169,16 @@ def test_in_memory_loader_matches_totensor_normalize(mnist_splits, data_dir):
 def test_in_memory_loader_shuffles_reproducibly_and_covers_every_image():
     images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1).expand(10, 28, 28).contiguous()
     labels = torch.arange(10)
-    loader = D.InMemoryLoader(images, labels, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(3))
+    loader = D.InMemoryLoader(
+        images, labels, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(3)
+    )
     assert len(loader) == 3
     first = torch.cat([y for _, y in loader])
     second = torch.cat([y for _, y in loader])
     assert sorted(first.tolist()) == list(range(10)) and not torch.equal(first, second)
-    again = D.InMemoryLoader(images, labels, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(3))
+    again = D.InMemoryLoader(
+        images, labels, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(3)
+    )
     assert torch.equal(torch.cat([y for _, y in again]), first)
     for x, y in again:  # every image still carries its own label after shuffling
         expected = (y.float() / 255 - D.MNIST_MEAN) / D.MNIST_STD
@@ -178,7 +199,9 @@ def test_in_memory_loader_rejects_bad_input():
 
 
 def test_fast_loaders_shuffle_only_training(mnist_splits):
-    loaders = D.fast_loaders(mnist_splits, batch_size=32, generator=torch.Generator().manual_seed(0))
+    loaders = D.fast_loaders(
+        mnist_splits, batch_size=32, generator=torch.Generator().manual_seed(0)
+    )
     assert loaders["train"].shuffle and not loaders["val"].shuffle and not loaders["test"].shuffle
     assert len(loaders["train"]) == -(-55000 // 32) and loaders["test"].batch_size == 1000
 

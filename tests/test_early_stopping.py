@@ -1,4 +1,5 @@
-"""helpers.training.EarlyStopping: patience, best-weight restore, mode min/max, bad arguments, and with fit."""
+"""helpers.training.EarlyStopping: patience, best-weight restore, mode min/max, bad arguments,
+and with fit."""
 
 from __future__ import annotations
 
@@ -19,14 +20,15 @@ class Scalar(nn.Module):
         super().__init__()
         self.w = nn.Parameter(torch.zeros(3))
 
-    def set(self, value: float) -> "Scalar":
+    def set(self, value: float) -> Scalar:
         with torch.no_grad():
             self.w.fill_(value)
         return self
 
 
 def replay(stopper: EarlyStopping, values: list[float]) -> tuple[int, Scalar]:
-    """Feed ``values`` one epoch at a time, the model's weight set to the epoch number; return the stop epoch."""
+    """Feed ``values`` one epoch at a time, the model's weight set to the epoch number; return
+    the stop epoch."""
     model = Scalar()
     for epoch, value in enumerate(values, 1):
         if stopper.step(value, model.set(float(epoch)), epoch):
@@ -53,7 +55,9 @@ def test_an_improvement_resets_the_patience_counter():
 def test_max_mode_for_accuracy():
     stopper = EarlyStopping(patience=2, monitor="val_acc", mode="max")
     stop, model = replay(stopper, [0.5, 0.7, 0.6, 0.7, 0.9])
-    assert stop == 4 and stopper.best == 0.7 and stopper.best_epoch == 2  # an equal value is no improvement
+    assert (
+        stop == 4 and stopper.best == 0.7 and stopper.best_epoch == 2
+    )  # an equal value is no improvement
     stopper.restore(model)
     assert float(model.w[0].detach()) == 2.0
     # the same values in min mode: the first epoch is the best
@@ -90,16 +94,19 @@ def test_restore_before_any_step_changes_nothing():
     assert torch.equal(model.w, torch.full((3,), 3.0))
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"patience": 0}, ValueError, "patience must be an integer >= 1, got 0"),
-    ({"patience": -2}, ValueError, "patience must be an integer >= 1, got -2"),
-    ({"patience": 2.5}, TypeError, "patience must be int, got 2.5"),
-    ({"patience": True}, TypeError, "patience must be int, got True"),
-    ({"mode": "maximum"}, ValueError, r"mode must be one of \['min', 'max'\], got 'maximum'"),
-    ({"monitor": "accuracy"}, ValueError, r"monitor must be one of .*got 'accuracy'"),
-    ({"min_delta": -0.1}, ValueError, "min_delta must be >= 0, got -0.1"),
-    ({"min_delta": "0.1"}, TypeError, "min_delta must be float, got '0.1'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"patience": 0}, ValueError, "patience must be an integer >= 1, got 0"),
+        ({"patience": -2}, ValueError, "patience must be an integer >= 1, got -2"),
+        ({"patience": 2.5}, TypeError, "patience must be int, got 2.5"),
+        ({"patience": True}, TypeError, "patience must be int, got True"),
+        ({"mode": "maximum"}, ValueError, r"mode must be one of \['min', 'max'\], got 'maximum'"),
+        ({"monitor": "accuracy"}, ValueError, r"monitor must be one of .*got 'accuracy'"),
+        ({"min_delta": -0.1}, ValueError, "min_delta must be >= 0, got -0.1"),
+        ({"min_delta": "0.1"}, TypeError, "min_delta must be float, got '0.1'"),
+    ],
+)
 def test_bad_arguments_fail_in_one_sentence(kwargs, error, message):
     with pytest.raises(error, match=message):
         EarlyStopping(**kwargs)
@@ -108,8 +115,13 @@ def test_bad_arguments_fail_in_one_sentence(kwargs, error, message):
 def test_fit_needs_a_val_loader_to_monitor_validation():
     x, y = torch.zeros(8, 28, 28, dtype=torch.uint8), torch.zeros(8, dtype=torch.long)
     with pytest.raises(ValueError, match="monitors 'val_loss', which needs a val_loader"):
-        fit(nn.Sequential(nn.Flatten(), nn.Linear(784, 10)), InMemoryLoader(x, y), epochs=1,
-            early_stopping=EarlyStopping(), progress=False)
+        fit(
+            nn.Sequential(nn.Flatten(), nn.Linear(784, 10)),
+            InMemoryLoader(x, y),
+            epochs=1,
+            early_stopping=EarlyStopping(),
+            progress=False,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +129,10 @@ def tiny(mnist_splits):
     """A 300-image training set (easy to overfit) and 1,000 validation images."""
     (xt, yt), (xv, yv) = mnist_splits["train"], mnist_splits["val"]
     g = torch.Generator().manual_seed(0)
-    return (InMemoryLoader(xt[:300], yt[:300], batch_size=32, shuffle=True, generator=g),
-            InMemoryLoader(xv[:1000], yv[:1000], batch_size=1000))
+    return (
+        InMemoryLoader(xt[:300], yt[:300], batch_size=32, shuffle=True, generator=g),
+        InMemoryLoader(xv[:1000], yv[:1000], batch_size=1000),
+    )
 
 
 @pytest.mark.parametrize("monitor, mode", [("val_loss", "min"), ("val_acc", "max")])
@@ -135,4 +149,6 @@ def test_fit_stops_early_and_ends_with_the_best_epochs_weights(tiny, monitor, mo
     assert stopper.best == best and values[stopper.best_epoch - 1] == best
     assert ran == stopper.best_epoch + 2  # stopped exactly `patience` epochs after the best one
     after = evaluate(model, val)
-    assert (after["loss"] if monitor == "val_loss" else after["accuracy"]) == pytest.approx(best, abs=1e-6)
+    assert (after["loss"] if monitor == "val_loss" else after["accuracy"]) == pytest.approx(
+        best, abs=1e-6
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import ROOT
 
 tomllib = pytest.importorskip("tomllib")
@@ -19,8 +18,10 @@ def name_of(requirement: str) -> str:
 def conda_packages() -> set[str]:
     names = set()
     text = (ROOT / "environment.yml").read_text()
-    for line in text[text.index("dependencies:"):].splitlines():
-        match = re.match(r"^  - ([A-Za-z0-9_.-]+)", line)  # top-level dependencies only, not the pip: list
+    for line in text[text.index("dependencies:") :].splitlines():
+        match = re.match(
+            r"^  - ([A-Za-z0-9_.-]+)", line
+        )  # top-level dependencies only, not the pip: list
         if match:
             names.add(CONDA_TO_PIP.get(name_of(match.group(1)), name_of(match.group(1))))
     return names - {"python", "pip"}

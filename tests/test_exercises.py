@@ -9,7 +9,6 @@ import ast
 import re
 
 import pytest
-
 from conftest import NOTEBOOKS
 
 TAGS = ("exercise", "solution")
@@ -21,7 +20,7 @@ def tags(cell) -> list[str]:
 
 def blocks(nb) -> list[tuple[int, list]]:
     """(index of the stub, [prompt, stub, solution, check]) for each cell tagged ``exercise``."""
-    return [(i, nb.cells[i - 1:i + 3]) for i, c in enumerate(nb.cells) if "exercise" in tags(c)]
+    return [(i, nb.cells[i - 1 : i + 3]) for i, c in enumerate(nb.cells) if "exercise" in tags(c)]
 
 
 def defined_names(tree: ast.Module) -> set[str]:
@@ -32,12 +31,15 @@ def defined_names(tree: ast.Module) -> set[str]:
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names |= {t.id for t in targets if isinstance(t, ast.Name)}
-            names |= {t.attr for t in targets if isinstance(t, ast.Attribute)}  # Value.tanh = value_tanh
+            names |= {
+                t.attr for t in targets if isinstance(t, ast.Attribute)
+            }  # Value.tanh = value_tanh
     return names
 
 
 def not_implemented_messages(tree: ast.AST) -> list[str | None]:
-    """The message of every ``raise NotImplementedError(...)`` in ``tree`` (None: no string message)."""
+    """The message of every ``raise NotImplementedError(...)`` in ``tree`` (None: no string
+    message)."""
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Raise) and node.exc is not None:
@@ -60,17 +62,24 @@ def notebook(request):
 def test_every_exercise_is_prompt_stub_solution_check(notebook):
     stem, nb = notebook
     found = blocks(nb)
-    assert len(found) >= (2 if stem.startswith("01") else 3), "at least 2 exercises in 01, 3 elsewhere"
-    assert sum("solution" in tags(c) for c in nb.cells) == len(found), "every solution belongs to one stub"
+    assert len(found) >= (2 if stem.startswith("01") else 3), (
+        "at least 2 exercises in 01, 3 elsewhere"
+    )
+    assert sum("solution" in tags(c) for c in nb.cells) == len(found), (
+        "every solution belongs to one stub"
+    )
     for i, (prompt, stub, solution, check) in found:
         where = f"exercise with its stub at cell {i}"
-        assert prompt.cell_type == "markdown" and re.search(r"exercise", prompt.source, re.I), \
+        assert prompt.cell_type == "markdown" and re.search(r"exercise", prompt.source, re.I), (
             f"{where}: the cell before the stub must be its markdown prompt, naming the Exercise"
+        )
         assert stub.cell_type == "code"
-        assert solution.cell_type == "code" and "solution" in tags(solution), \
+        assert solution.cell_type == "code" and "solution" in tags(solution), (
             f"{where}: the cell after the stub must be the solution (tag 'solution')"
-        assert check.cell_type == "code" and not set(tags(check)) & set(TAGS), \
+        )
+        assert check.cell_type == "code" and not set(tags(check)) & set(TAGS), (
             f"{where}: the cell after the solution must be an untagged check cell"
+        )
         assert re.search(r"\bassert\b", check.source), f"{where}: the check cell has no assert"
 
 
@@ -80,13 +89,24 @@ def test_stubs_only_define_and_raise_with_a_hint(notebook):
         tree = ast.parse(stub.source)
         for node in tree.body:
             docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-            assert docstring or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import,
-                                                  ast.ImportFrom, ast.Assign, ast.AnnAssign)), \
-                f"stub at cell {i} must only define (line {node.lineno} does more)"
+            assert docstring or isinstance(
+                node,
+                (
+                    ast.FunctionDef,
+                    ast.AsyncFunctionDef,
+                    ast.ClassDef,
+                    ast.Import,
+                    ast.ImportFrom,
+                    ast.Assign,
+                    ast.AnnAssign,
+                ),
+            ), f"stub at cell {i} must only define (line {node.lineno} does more)"
         messages = not_implemented_messages(tree)
         assert messages, f"stub at cell {i} raises no NotImplementedError"
-        assert all(m and re.match(r"\s*hint\b", m, re.I) for m in messages), \
-            f"stub at cell {i}: every NotImplementedError carries a 'hint: ...' message, got {messages}"
+        assert all(m and re.match(r"\s*hint\b", m, re.I) for m in messages), (
+            f"stub at cell {i}: every NotImplementedError carries a 'hint: ...' message, "
+            f"got {messages}"
+        )
 
 
 def test_solutions_define_the_stub_names_and_checks_call_them(notebook):
@@ -94,11 +114,16 @@ def test_solutions_define_the_stub_names_and_checks_call_them(notebook):
     for i, (_, stub, solution, check) in blocks(nb):
         stub_names = defined_names(ast.parse(stub.source))
         solution_tree = ast.parse(solution.source)
-        assert stub_names and stub_names <= defined_names(solution_tree), \
+        assert stub_names and stub_names <= defined_names(solution_tree), (
             f"exercise at cell {i}: the solution must define the stub's names {sorted(stub_names)}"
-        assert not not_implemented_messages(solution_tree), f"the solution at cell {i + 1} still raises"
+        )
+        assert not not_implemented_messages(solution_tree), (
+            f"the solution at cell {i + 1} still raises"
+        )
         nodes = list(ast.walk(ast.parse(check.source)))
-        used = {n.id for n in nodes if isinstance(n, ast.Name)} | {n.attr for n in nodes if isinstance(n, ast.Attribute)}
+        used = {n.id for n in nodes if isinstance(n, ast.Name)} | {
+            n.attr for n in nodes if isinstance(n, ast.Attribute)
+        }
         assert used & stub_names, f"the check at cell {i + 2} never calls {sorted(stub_names)}"
 
 
@@ -111,4 +136,6 @@ def test_solutions_run_and_checks_pass_in_the_smoke_run(path, smoke_run):
         for role, cell in (("stub", stub), ("solution", solution), ("check", check)):
             assert cell.execution_count is not None, f"exercise at cell {i}: the {role} did not run"
             errors = [o for o in cell.outputs if o.output_type == "error"]
-            assert not errors, f"exercise at cell {i}: the {role} failed: {errors[0].ename}: {errors[0].evalue}"
+            assert not errors, (
+                f"exercise at cell {i}: the {role} failed: {errors[0].ename}: {errors[0].evalue}"
+            )

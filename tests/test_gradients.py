@@ -20,7 +20,9 @@ def test_max_abs_diff_is_computed_in_float64():
     b = torch.tensor([1.0 + 1e-12], dtype=torch.float64)
     assert max_abs_diff(a, b) == pytest.approx(1e-12, rel=1e-3)
     # mixed dtypes are compared without rounding the float64 side to float32
-    assert max_abs_diff(torch.tensor([1.0]), torch.tensor([1.0 + 1e-9], dtype=torch.float64)) == pytest.approx(1e-9, rel=1e-3)
+    assert max_abs_diff(
+        torch.tensor([1.0]), torch.tensor([1.0 + 1e-9], dtype=torch.float64)
+    ) == pytest.approx(1e-9, rel=1e-3)
 
 
 def test_max_abs_diff_bad_input():
@@ -59,7 +61,9 @@ def test_compare_grads_subset_and_missing():
     layer, x = _layer_with_grads()
     with pytest.raises(ValueError, match=r"lacks gradients for \['bias'\]"):
         compare_grads({"weight": layer.weight.grad.clone()}, layer)
-    assert compare_grads({"weight": layer.weight.grad.clone()}, layer, require_all=False) == {"weight": 0.0}
+    assert compare_grads({"weight": layer.weight.grad.clone()}, layer, require_all=False) == {
+        "weight": 0.0
+    }
     # a frozen parameter is not required
     layer.bias.requires_grad_(False)
     assert compare_grads({"weight": layer.weight.grad.clone()}, layer) == {"weight": 0.0}
@@ -69,7 +73,9 @@ def test_compare_grads_bad_input():
     layer, _ = _layer_with_grads()
     with pytest.raises(ValueError, match=r"not parameters of the model: \['fc1.weight'\]"):
         compare_grads({"fc1.weight": torch.zeros(2, 3)}, layer, require_all=False)
-    with pytest.raises(ValueError, match=r"manual\['bias'\] has shape \[3\], the parameter has \[2\]"):
+    with pytest.raises(
+        ValueError, match=r"manual\['bias'\] has shape \[3\], the parameter has \[2\]"
+    ):
         compare_grads({"weight": torch.zeros(2, 3), "bias": torch.zeros(3)}, layer)
     with pytest.raises(ValueError, match="empty"):
         compare_grads({}, layer)

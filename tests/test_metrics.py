@@ -1,4 +1,5 @@
-"""helpers.metrics against scikit-learn on random and edge inputs, and helpers.plots.plot_confusion_matrix."""
+"""helpers.metrics against scikit-learn on random and edge inputs, and
+helpers.plots.plot_confusion_matrix."""
 
 from __future__ import annotations
 
@@ -14,8 +15,18 @@ from scipy.stats import norm  # noqa: E402  (scikit-learn depends on SciPy)
 from sklearn.calibration import calibration_curve  # noqa: E402
 
 from helpers.metrics import (  # noqa: E402
-    auc, average_precision, bootstrap_interval, calibration_bins, confusion_matrix, expected_calibration_error,
-    normal_interval, precision_recall_curve, precision_recall_f1, roc_auc, roc_auc_ovr, roc_curve,
+    auc,
+    average_precision,
+    bootstrap_interval,
+    calibration_bins,
+    confusion_matrix,
+    expected_calibration_error,
+    normal_interval,
+    precision_recall_curve,
+    precision_recall_f1,
+    roc_auc,
+    roc_auc_ovr,
+    roc_curve,
 )
 from helpers.plots import plot_confusion_matrix  # noqa: E402
 
@@ -44,14 +55,19 @@ def random_probs(seed: int, n: int = 400, classes: int = 5, decimals: int | None
 
 # --- confusion matrix -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_confusion_matrix_matches_sklearn(seed):
     targets, predictions = random_labels(seed)
     cm = confusion_matrix(targets, predictions, 10)
-    want = sklearn_metrics.confusion_matrix(targets.numpy(), predictions.numpy(), labels=list(range(10)))
+    want = sklearn_metrics.confusion_matrix(
+        targets.numpy(), predictions.numpy(), labels=list(range(10))
+    )
     assert cm.dtype == torch.int64 and cm.shape == (10, 10)
     assert np.array_equal(cm.numpy(), want)
-    assert int(cm.sum()) == len(targets) and int(cm.diag().sum()) == int((targets == predictions).sum())
+    assert int(cm.sum()) == len(targets) and int(cm.diag().sum()) == int(
+        (targets == predictions).sum()
+    )
 
 
 def test_confusion_matrix_toy_example_and_layout():
@@ -65,15 +81,38 @@ def test_confusion_matrix_toy_example_and_layout():
     assert confusion_matrix(targets.to(torch.uint8), predictions.int()).sum() == 7
 
 
-@pytest.mark.parametrize("targets, predictions, num_classes, match", [
-    (torch.tensor([0.0, 1.0]), torch.tensor([0, 1]), None, "targets must hold integer class indices"),
-    (torch.tensor([True, False]), torch.tensor([0, 1]), None, "targets must hold integer"),
-    (torch.tensor([[0, 1]]), torch.tensor([0, 1]), None, r"targets must be a 1-D tensor.*\[1, 2\]"),
-    (torch.tensor([0, 1, 2]), torch.tensor([0, 1]), None, "same length, got 3 and 2"),
-    (torch.tensor([0, -1]), torch.tensor([0, 1]), None, "targets must hold class indices >= 0, got -1"),
-    (torch.tensor([0, 1]), torch.tensor([0, 5]), 3, "num_classes is 3, but .* class index 5"),
-    (torch.tensor([], dtype=torch.long), torch.tensor([], dtype=torch.long), 3, "must not be empty"),
-])
+@pytest.mark.parametrize(
+    "targets, predictions, num_classes, match",
+    [
+        (
+            torch.tensor([0.0, 1.0]),
+            torch.tensor([0, 1]),
+            None,
+            "targets must hold integer class indices",
+        ),
+        (torch.tensor([True, False]), torch.tensor([0, 1]), None, "targets must hold integer"),
+        (
+            torch.tensor([[0, 1]]),
+            torch.tensor([0, 1]),
+            None,
+            r"targets must be a 1-D tensor.*\[1, 2\]",
+        ),
+        (torch.tensor([0, 1, 2]), torch.tensor([0, 1]), None, "same length, got 3 and 2"),
+        (
+            torch.tensor([0, -1]),
+            torch.tensor([0, 1]),
+            None,
+            "targets must hold class indices >= 0, got -1",
+        ),
+        (torch.tensor([0, 1]), torch.tensor([0, 5]), 3, "num_classes is 3, but .* class index 5"),
+        (
+            torch.tensor([], dtype=torch.long),
+            torch.tensor([], dtype=torch.long),
+            3,
+            "must not be empty",
+        ),
+    ],
+)
 def test_confusion_matrix_rejects_bad_input(targets, predictions, num_classes, match):
     with pytest.raises(ValueError, match=match):
         confusion_matrix(targets, predictions, num_classes)
@@ -88,13 +127,19 @@ def test_confusion_matrix_type_errors():
 
 # --- precision, recall, F1 --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("average", [None, "macro", "micro", "weighted"])
 def test_precision_recall_f1_match_sklearn(seed, average):
     targets, predictions = random_labels(seed, classes=7)
     got = precision_recall_f1(confusion_matrix(targets, predictions, 7), average=average)
     p, r, f, s = sklearn_metrics.precision_recall_fscore_support(
-        targets.numpy(), predictions.numpy(), labels=list(range(7)), average=average, zero_division=0)
+        targets.numpy(),
+        predictions.numpy(),
+        labels=list(range(7)),
+        average=average,
+        zero_division=0,
+    )
     if average is None:
         for key, want in (("precision", p), ("recall", r), ("f1", f)):
             assert got[key].dtype == torch.float64 and got[key].shape == (7,)
@@ -111,7 +156,12 @@ def test_micro_average_equals_accuracy():
     targets, predictions = random_labels(3)
     micro = precision_recall_f1(confusion_matrix(targets, predictions, 10), "micro")
     accuracy = float((targets == predictions).double().mean())
-    assert micro["precision"] == micro["recall"] == pytest.approx(micro["f1"]) == pytest.approx(accuracy)
+    assert (
+        micro["precision"]
+        == micro["recall"]
+        == pytest.approx(micro["f1"])
+        == pytest.approx(accuracy)
+    )
 
 
 def test_a_class_never_predicted_has_precision_zero_like_sklearn_zero_division_0():
@@ -125,11 +175,19 @@ def test_a_class_never_predicted_has_precision_zero_like_sklearn_zero_division_0
     assert not any(torch.isnan(got[k]).any() for k in ("precision", "recall", "f1"))
     for average in ("macro", "weighted", "micro"):
         p, r, f, _ = sklearn_metrics.precision_recall_fscore_support(
-            targets.numpy(), predictions.numpy(), labels=[0, 1, 2, 3], average=average, zero_division=0)
+            targets.numpy(),
+            predictions.numpy(),
+            labels=[0, 1, 2, 3],
+            average=average,
+            zero_division=0,
+        )
         ours = precision_recall_f1(confusion_matrix(targets, predictions, 4), average)
         assert (ours["precision"], ours["recall"], ours["f1"]) == pytest.approx((p, r, f))
-    # the absent, never-predicted class 3 still counts in the macro average (as with sklearn's labels=)
-    assert precision_recall_f1(confusion_matrix(targets, predictions, 4), "macro")["recall"] == pytest.approx(0.5)
+    # the absent, never-predicted class 3 still counts in the macro average (as with sklearn's
+    # labels=)
+    assert precision_recall_f1(confusion_matrix(targets, predictions, 4), "macro")[
+        "recall"
+    ] == pytest.approx(0.5)
 
 
 def test_macro_f1_is_the_mean_of_per_class_f1_not_the_f1_of_the_means():
@@ -142,14 +200,17 @@ def test_macro_f1_is_the_mean_of_per_class_f1_not_the_f1_of_the_means():
     assert macro["f1"] != pytest.approx(harmonic)
 
 
-@pytest.mark.parametrize("confusion, average, error, match", [
-    (torch.zeros(3, 3, dtype=torch.long), None, ValueError, "at least one example"),
-    (torch.ones(2, 3, dtype=torch.long), None, ValueError, r"square \[C, C\].*\[2, 3\]"),
-    (torch.ones(2, 2), None, ValueError, "non-negative integer counts"),
-    (-torch.ones(2, 2, dtype=torch.long), None, ValueError, "non-negative integer counts"),
-    (torch.ones(2, 2, dtype=torch.long), "samples", ValueError, "average must be one of"),
-    ([[1, 0], [0, 1]], None, TypeError, "confusion must be Tensor"),
-])
+@pytest.mark.parametrize(
+    "confusion, average, error, match",
+    [
+        (torch.zeros(3, 3, dtype=torch.long), None, ValueError, "at least one example"),
+        (torch.ones(2, 3, dtype=torch.long), None, ValueError, r"square \[C, C\].*\[2, 3\]"),
+        (torch.ones(2, 2), None, ValueError, "non-negative integer counts"),
+        (-torch.ones(2, 2, dtype=torch.long), None, ValueError, "non-negative integer counts"),
+        (torch.ones(2, 2, dtype=torch.long), "samples", ValueError, "average must be one of"),
+        ([[1, 0], [0, 1]], None, TypeError, "confusion must be Tensor"),
+    ],
+)
 def test_precision_recall_f1_rejects_bad_input(confusion, average, error, match):
     with pytest.raises(error, match=match):
         precision_recall_f1(confusion, average)
@@ -157,15 +218,20 @@ def test_precision_recall_f1_rejects_bad_input(confusion, average, error, match)
 
 # --- ROC, AUC, precision-recall -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed, decimals", [(0, None), (1, 1), (2, 2)])
 def test_roc_curve_and_auc_match_sklearn_with_and_without_ties(seed, decimals):
     probs, targets = random_probs(seed, decimals=decimals)
     scores, positive = probs[:, 0], targets == 0
     fpr, tpr, thresholds = roc_curve(scores, positive)
-    want_fpr, want_tpr, want_thr = sklearn_metrics.roc_curve(positive.numpy(), scores.numpy(), drop_intermediate=False)
+    want_fpr, want_tpr, want_thr = sklearn_metrics.roc_curve(
+        positive.numpy(), scores.numpy(), drop_intermediate=False
+    )
     assert np.allclose(fpr.numpy(), want_fpr) and np.allclose(tpr.numpy(), want_tpr)
     assert np.array_equal(thresholds.numpy(), want_thr)
-    assert roc_auc(scores, positive) == pytest.approx(sklearn_metrics.roc_auc_score(positive.numpy(), scores.numpy()))
+    assert roc_auc(scores, positive) == pytest.approx(
+        sklearn_metrics.roc_auc_score(positive.numpy(), scores.numpy())
+    )
     assert auc(fpr, tpr) == pytest.approx(sklearn_metrics.auc(want_fpr, want_tpr))
 
 
@@ -175,7 +241,11 @@ def test_roc_auc_is_the_probability_that_a_positive_outranks_a_negative():
     pos, neg = scores[targets == 1], scores[targets == 0]
     pairs = (pos[:, None] > neg[None, :]).double() + 0.5 * (pos[:, None] == neg[None, :]).double()
     assert roc_auc(scores, targets) == pytest.approx(float(pairs.mean()))
-    assert roc_auc(scores, targets.bool()) == roc_auc(scores, targets) == roc_auc(scores, targets.double())
+    assert (
+        roc_auc(scores, targets.bool())
+        == roc_auc(scores, targets)
+        == roc_auc(scores, targets.double())
+    )
     assert roc_auc(-scores, targets) == pytest.approx(1 - roc_auc(scores, targets))
 
 
@@ -184,7 +254,9 @@ def test_roc_auc_is_the_probability_that_a_positive_outranks_a_negative():
 def test_roc_auc_ovr_matches_sklearn(seed, decimals, average):
     probs, targets = random_probs(seed, classes=6, decimals=decimals)
     got = roc_auc_ovr(probs, targets, average)
-    want = sklearn_metrics.roc_auc_score(targets.numpy(), probs.numpy(), multi_class="ovr", average=average)
+    want = sklearn_metrics.roc_auc_score(
+        targets.numpy(), probs.numpy(), multi_class="ovr", average=average
+    )
     if average is None:
         assert got.shape == (6,) and np.allclose(got.numpy(), want)
     else:
@@ -193,7 +265,9 @@ def test_roc_auc_ovr_matches_sklearn(seed, decimals, average):
 
 def test_roc_auc_ovr_accepts_float32_logits_and_targets_on_any_integer_dtype():
     probs, targets = random_probs(4, classes=3)
-    assert roc_auc_ovr(probs.float(), targets.int()) == pytest.approx(roc_auc_ovr(probs, targets), abs=1e-6)
+    assert roc_auc_ovr(probs.float(), targets.int()) == pytest.approx(
+        roc_auc_ovr(probs, targets), abs=1e-6
+    )
 
 
 def test_a_single_class_present_raises_instead_of_a_silent_nan():
@@ -211,15 +285,38 @@ def test_a_single_class_present_raises_instead_of_a_silent_nan():
         precision_recall_curve(scores, torch.tensor([0, 0, 0]))
 
 
-@pytest.mark.parametrize("scores, targets, error, match", [
-    (torch.tensor([0.1, float("nan")]), torch.tensor([0, 1]), ValueError, "scores must be finite"),
-    (torch.tensor([1, 2]), torch.tensor([0, 1]), ValueError, "floating-point tensor of scores"),
-    (torch.tensor([0.1, 0.2]), torch.tensor([0, 2]), ValueError, r"bool or hold only 0 and 1.*\[0, 2\]"),
-    (torch.tensor([0.1, 0.2]), torch.tensor([0.0, 0.5]), ValueError, r"targets must be bool or hold only 0 and 1.*float32"),
-    (torch.tensor([0.1, 0.2, 0.3]), torch.tensor([0, 1]), ValueError, "same length, got 3 and 2"),
-    (torch.tensor([[0.1, 0.2]]), torch.tensor([0, 1]), ValueError, r"1-D tensor \[N\]"),
-    (np.array([0.1, 0.2]), torch.tensor([0, 1]), TypeError, "scores must be Tensor"),
-])
+@pytest.mark.parametrize(
+    "scores, targets, error, match",
+    [
+        (
+            torch.tensor([0.1, float("nan")]),
+            torch.tensor([0, 1]),
+            ValueError,
+            "scores must be finite",
+        ),
+        (torch.tensor([1, 2]), torch.tensor([0, 1]), ValueError, "floating-point tensor of scores"),
+        (
+            torch.tensor([0.1, 0.2]),
+            torch.tensor([0, 2]),
+            ValueError,
+            r"bool or hold only 0 and 1.*\[0, 2\]",
+        ),
+        (
+            torch.tensor([0.1, 0.2]),
+            torch.tensor([0.0, 0.5]),
+            ValueError,
+            r"targets must be bool or hold only 0 and 1.*float32",
+        ),
+        (
+            torch.tensor([0.1, 0.2, 0.3]),
+            torch.tensor([0, 1]),
+            ValueError,
+            "same length, got 3 and 2",
+        ),
+        (torch.tensor([[0.1, 0.2]]), torch.tensor([0, 1]), ValueError, r"1-D tensor \[N\]"),
+        (np.array([0.1, 0.2]), torch.tensor([0, 1]), TypeError, "scores must be Tensor"),
+    ],
+)
 def test_roc_rejects_bad_input(scores, targets, error, match):
     with pytest.raises(error, match=match):
         roc_curve(scores, targets)
@@ -249,11 +346,14 @@ def test_precision_recall_curve_and_average_precision_match_sklearn(seed, decima
     probs, targets = random_probs(seed, decimals=decimals)
     scores, positive = probs[:, 2], targets == 2
     precision, recall, thresholds = precision_recall_curve(scores, positive)
-    want_p, want_r, want_t = sklearn_metrics.precision_recall_curve(positive.numpy(), scores.numpy())
+    want_p, want_r, want_t = sklearn_metrics.precision_recall_curve(
+        positive.numpy(), scores.numpy()
+    )
     assert np.allclose(precision.numpy(), want_p) and np.allclose(recall.numpy(), want_r)
     assert np.array_equal(thresholds.numpy(), want_t)
     assert average_precision(scores, positive) == pytest.approx(
-        sklearn_metrics.average_precision_score(positive.numpy(), scores.numpy()))
+        sklearn_metrics.average_precision_score(positive.numpy(), scores.numpy())
+    )
 
 
 def test_precision_recall_curve_when_every_example_is_positive():
@@ -263,6 +363,7 @@ def test_precision_recall_curve_when_every_example_is_positive():
 
 # --- confidence intervals ---------------------------------------------------------------------
 
+
 def test_normal_interval_is_the_wald_interval_for_an_accuracy():
     correct = torch.cat([torch.ones(9750), torch.zeros(250)]).bool()
     low, high = normal_interval(correct)
@@ -271,7 +372,10 @@ def test_normal_interval_is_the_wald_interval_for_an_accuracy():
     assert high - low == pytest.approx(0.00612, abs=1e-5)
     low99, high99 = normal_interval(correct, confidence=0.99)
     assert low99 < low and high99 > high
-    assert normal_interval(torch.ones(10, dtype=torch.bool)) == (1.0, 1.0)  # documented weakness at p = 1
+    assert normal_interval(torch.ones(10, dtype=torch.bool)) == (
+        1.0,
+        1.0,
+    )  # documented weakness at p = 1
 
 
 def test_normal_interval_of_paired_differences():
@@ -301,15 +405,22 @@ def test_bootstrap_interval_handles_more_resamples_than_one_block():
     assert low < 0.5 < high and high - low < 0.05
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"values": torch.tensor([])}, ValueError, "non-empty 1-D tensor"),
-    ({"values": torch.ones(2, 2)}, ValueError, r"non-empty 1-D tensor.*\[2, 2\]"),
-    ({"values": torch.tensor([1.0, float("inf")])}, ValueError, "values must be finite"),
-    ({"values": torch.ones(3), "confidence": 95}, ValueError, "confidence must be between"),
-    ({"values": torch.ones(3), "n_boot": 0}, ValueError, "n_boot must be an integer >= 1"),
-    ({"values": torch.ones(3), "generator": 0}, TypeError, "generator must be Generator or None"),
-    ({"values": [1, 0]}, TypeError, "values must be Tensor"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"values": torch.tensor([])}, ValueError, "non-empty 1-D tensor"),
+        ({"values": torch.ones(2, 2)}, ValueError, r"non-empty 1-D tensor.*\[2, 2\]"),
+        ({"values": torch.tensor([1.0, float("inf")])}, ValueError, "values must be finite"),
+        ({"values": torch.ones(3), "confidence": 95}, ValueError, "confidence must be between"),
+        ({"values": torch.ones(3), "n_boot": 0}, ValueError, "n_boot must be an integer >= 1"),
+        (
+            {"values": torch.ones(3), "generator": 0},
+            TypeError,
+            "generator must be Generator or None",
+        ),
+        ({"values": [1, 0]}, TypeError, "values must be Tensor"),
+    ],
+)
 def test_bootstrap_interval_rejects_bad_input(kwargs, error, match):
     with pytest.raises(error, match=match):
         bootstrap_interval(**kwargs)
@@ -322,20 +433,29 @@ def test_normal_interval_rejects_bad_confidence():
 
 # --- calibration ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed, n_bins", [(0, 10), (1, 15), (2, 7)])
 def test_calibration_bins_match_sklearn_calibration_curve(seed, n_bins):
     probs, targets = random_probs(seed, n=1000)
     confidence, predicted = probs.max(1)
     correct = predicted == targets
     bins = calibration_bins(confidence, correct, n_bins)
-    want_true, want_pred = calibration_curve(correct.numpy(), confidence.numpy(), n_bins=n_bins, strategy="uniform")
+    want_true, want_pred = calibration_curve(
+        correct.numpy(), confidence.numpy(), n_bins=n_bins, strategy="uniform"
+    )
     filled = bins["count"] > 0
     assert np.allclose(bins["accuracy"][filled].numpy(), want_true)
     assert np.allclose(bins["confidence"][filled].numpy(), want_pred)
     assert int(bins["count"].sum()) == 1000 and bins["edges"].shape == (n_bins + 1,)
     ece = expected_calibration_error(confidence, correct, n_bins)
-    manual = sum(int(n) / 1000 * abs(a - c) for n, a, c in
-                 zip(bins["count"][filled], bins["accuracy"][filled].tolist(), bins["confidence"][filled].tolist()))
+    manual = sum(
+        int(n) / 1000 * abs(a - c)
+        for n, a, c in zip(
+            bins["count"][filled],
+            bins["accuracy"][filled].tolist(),
+            bins["confidence"][filled].tolist(),
+        )
+    )
     assert ece == pytest.approx(manual) and 0 <= ece <= 1
 
 
@@ -349,7 +469,9 @@ def test_calibration_toy_example_edges_and_empty_bins():
     assert bins["count"].tolist() == [1, 1, 0, 0, 1, 1, 0, 0, 0, 2]
     assert torch.isnan(bins["accuracy"][2]) and torch.isnan(bins["confidence"][2])
     assert bins["accuracy"][9] == 1.0 and bins["confidence"][9] == pytest.approx(0.975)
-    ece = (0.1 + 0.15 + 0.5 + 0.55 + 2 * 0.025) / 6  # each bin: share of examples * |accuracy - confidence|
+    ece = (
+        0.1 + 0.15 + 0.5 + 0.55 + 2 * 0.025
+    ) / 6  # each bin: share of examples * |accuracy - confidence|
     assert expected_calibration_error(confidence, correct) == pytest.approx(ece)
 
 
@@ -359,18 +481,27 @@ def test_a_perfectly_calibrated_model_has_zero_ece():
     assert expected_calibration_error(confidence, correct) == pytest.approx(0.0)
 
 
-@pytest.mark.parametrize("confidence, correct, n_bins, match", [
-    (torch.tensor([0.5, 1.2]), torch.tensor([1, 0]), 10, r"confidences must lie in \[0, 1\]"),
-    (torch.tensor([0.5, 0.2]), torch.tensor([1, 0, 1]), 10, "same length"),
-    (torch.tensor([0.5, 0.2]), torch.tensor([1, 0]), 0, "n_bins must be an integer >= 1"),
-    (torch.tensor([0.5, 0.2]), torch.tensor([0.9, 0.1]), 10, "correct must be bool or hold only 0 and 1"),
-])
+@pytest.mark.parametrize(
+    "confidence, correct, n_bins, match",
+    [
+        (torch.tensor([0.5, 1.2]), torch.tensor([1, 0]), 10, r"confidences must lie in \[0, 1\]"),
+        (torch.tensor([0.5, 0.2]), torch.tensor([1, 0, 1]), 10, "same length"),
+        (torch.tensor([0.5, 0.2]), torch.tensor([1, 0]), 0, "n_bins must be an integer >= 1"),
+        (
+            torch.tensor([0.5, 0.2]),
+            torch.tensor([0.9, 0.1]),
+            10,
+            "correct must be bool or hold only 0 and 1",
+        ),
+    ],
+)
 def test_calibration_rejects_bad_input(confidence, correct, n_bins, match):
     with pytest.raises(ValueError, match=match):
         expected_calibration_error(confidence, correct, n_bins)
 
 
 # --- plot_confusion_matrix (helpers.plots) ----------------------------------------------------
+
 
 def test_plot_confusion_matrix_annotates_counts_and_row_percentages():
     cm = torch.tensor([[8, 2, 0], [1, 9, 0], [0, 5, 5]])
@@ -383,7 +514,17 @@ def test_plot_confusion_matrix_annotates_counts_and_row_percentages():
     plt.close(fig)
     fig = plot_confusion_matrix(cm, normalize=True, title="rows")
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.texts] == ["80.0", "20.0", "0.0", "10.0", "90.0", "0.0", "0.0", "50.0", "50.0"]
+    assert [t.get_text() for t in ax.texts] == [
+        "80.0",
+        "20.0",
+        "0.0",
+        "10.0",
+        "90.0",
+        "0.0",
+        "0.0",
+        "50.0",
+        "50.0",
+    ]
     assert ax.get_title() == "rows" and fig.axes[1].get_ylabel() == "% of the true class"
     plt.close(fig)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-
 def test_records_the_networks_numbers(smoke_run):
     results, nb = smoke_run("01_building_networks")
     assert results["param_count"] == 109_386

@@ -7,12 +7,26 @@ import math
 import papermill
 import pytest
 
-OPTIMIZERS = {"GD (full batch)", "SGD", "SGD + momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "AdamW"}
+OPTIMIZERS = {
+    "GD (full batch)",
+    "SGD",
+    "SGD + momentum",
+    "Nesterov",
+    "AdaGrad",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+}
 
 
 def outputs_text(nb) -> str:
-    return "\n".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
-                     for out in cell.outputs if out.output_type == "stream")
+    return "\n".join(
+        out.get("text", "")
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if out.output_type == "stream"
+    )
 
 
 def test_records_sane_training_numbers(smoke_run):
@@ -33,7 +47,11 @@ def test_records_every_optimizer_above_chance(smoke_run):
     accuracy, spread = results["optimizer_val_accuracy"], results["optimizer_val_accuracy_std"]
     assert set(accuracy) == set(spread) == set(results["optimizer_seconds"]) == OPTIMIZERS
     for name in OPTIMIZERS:
-        assert 0.0 <= accuracy[name] <= 1.0 and 0.0 <= spread[name] < 0.5 and results["optimizer_seconds"][name] > 0
+        assert (
+            0.0 <= accuracy[name] <= 1.0
+            and 0.0 <= spread[name] < 0.5
+            and results["optimizer_seconds"][name] > 0
+        )
         if name != "GD (full batch)":  # GD makes one step per epoch: 1 step in smoke mode
             assert accuracy[name] > 0.2, name
     assert accuracy["Adam"] > 0.5
@@ -46,11 +64,20 @@ def test_records_the_sweeps(smoke_run):
     assert sweep["SGD"]["3"] is None  # diverged: fit raised TrainingDiverged
     assert all(acc is None or 0.0 <= acc <= 1.0 for accs in sweep.values() for acc in accs.values())
     assert sweep["Adam"]["0.001"] > 0.5
-    assert set(results["schedule_val_accuracy"]) == {"constant 1e-3", "constant 3e-3", "cosine from 1e-3", "cosine from 3e-3"}
+    assert set(results["schedule_val_accuracy"]) == {
+        "constant 1e-3",
+        "constant 3e-3",
+        "cosine from 1e-3",
+        "cosine from 3e-3",
+    }
     assert set(results["recipe_val_accuracy"]) == {"constant", "cosine"}
     assert all(0.5 < acc <= 1.0 for acc in results["recipe_val_accuracy"].values())
     assert isinstance(results["recipe_cosine_beats_constant"], bool)
-    assert set(results["batch_size_val_accuracy"]) == set(results["batch_size_seconds_per_epoch"]) == {"16", "64", "256", "1024"}
+    assert (
+        set(results["batch_size_val_accuracy"])
+        == set(results["batch_size_seconds_per_epoch"])
+        == {"16", "64", "256", "1024"}
+    )
     assert all(math.isfinite(v) and v > 0 for v in results["timing_seconds"].values())
     assert results["speedup_in_memory"] > 1.0  # the in-memory path is faster than the DataLoader
 
@@ -61,8 +88,13 @@ def test_shows_the_guards_at_work(smoke_run):
     assert "TrainingDiverged: training diverged: the loss became nan" in text
     assert "resume matches: True" in text
     assert "was refused by torch.load(weights_only=True)" in text
-    assert "CheckpointError: cannot read checkpoint <checkpoint_dir>/damaged.pt: the file is truncated or corrupted" in text
-    assert "!!! this line was printed by code hidden in the checkpoint file !!!" in text  # weights_only=False ran it
+    assert (
+        "CheckpointError: cannot read checkpoint <checkpoint_dir>/damaged.pt: "
+        "the file is truncated or corrupted" in text
+    )
+    assert (
+        "!!! this line was printed by code hidden in the checkpoint file !!!" in text
+    )  # weights_only=False ran it
 
 
 def test_too_few_epochs_fail_in_the_setup_cell(smoke_run):

@@ -1,4 +1,5 @@
-"""A papermill parameter of the wrong type stops each notebook in its setup cell with one sentence."""
+"""A papermill parameter of the wrong type stops each notebook in its setup cell with one
+sentence."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ import pytest
 
 CASES = [
     ("01_building_networks", "seed", "zero", "seed must be int, got 'zero' of type str"),
-    ("02_autograd_backprop", "try_compile", "yes", "try_compile must be bool, got 'yes' of type str"),
-    ("04_evaluation", "cv_folds", "five", "cv_folds must be int, got 'five' of type str"),
-    ("05_overfitting", "epochs", "forty", "epochs must be int, got 'forty' of type str"),
-    ("06_convnets", "max_lr", "fast", "max_lr must be float, got 'fast' of type str"),
+    (
+        "02_autograd_backprop",
+        "try_compile",
+        "yes",
+        "try_compile must be bool, got 'yes' of type str",
+    ),
+    ("05_evaluation", "cv_folds", "five", "cv_folds must be int, got 'five' of type str"),
+    ("06_overfitting", "epochs", "forty", "epochs must be int, got 'forty' of type str"),
+    ("07_convnets", "max_lr", "fast", "max_lr must be float, got 'fast' of type str"),
 ]
 
 
@@ -20,4 +26,6 @@ def test_a_wrong_parameter_type_fails_in_one_sentence(smoke_run, stem, name, val
         smoke_run(stem, **{name: value})
     assert err.value.ename == "TypeError"
     assert message in err.value.evalue
-    assert err.value.exec_count == 3  # the setup cell right after the parameters (and injected) cells
+    assert (
+        err.value.exec_count == 3
+    )  # the setup cell right after the parameters (and injected) cells

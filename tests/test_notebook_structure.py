@@ -1,4 +1,4 @@
-"""Every committed notebook follows the course's anatomy (see CONTRIBUTING.md)."""
+"""Every committed notebook follows the course's anatomy (docs/design.md)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import re
 
 import nbformat
 import pytest
-
 from conftest import NOTEBOOKS
 
 REQUIRED_PARAMETERS = ("seed", "device", "data_dir", "smoke", "results_dir")
-ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(work|tmp|home|root|Users|var|private)/[A-Za-z]|[A-Za-z]:\\\\Users")
+ABSOLUTE_PATH = re.compile(
+    r"(?<![\w.])/(work|tmp|home|root|Users|var|private)/[A-Za-z]|[A-Za-z]:\\\\Users"
+)
+MAX_CELL_LINES = 30  # a code cell reads at a glance; harness and plotting code go to helpers
+MAX_SETUP_LINES = 20  # imports, one setup(...) call, the notebook's own checks
+MAX_SMOKE_CELLS = 5  # parameters, setup and the few cells that choose a size
 
 
 def source(cell) -> str:
@@ -19,6 +23,10 @@ def source(cell) -> str:
 
 def tags(cell) -> list[str]:
     return cell.get("metadata", {}).get("tags", [])
+
+
+def code_cells(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code"]
 
 
 @pytest.fixture(params=NOTEBOOKS, ids=lambda p: p.stem)
@@ -47,54 +55,120 @@ def test_one_parameters_cell_near_the_top_with_every_knob(nb):
     assert re.search(r"^smoke\s*=\s*False", text, re.M), "committed default must be smoke = False"
 
 
+def test_short_setup_cell_with_one_setup_call(nb):
+    params = next(i for i, c in enumerate(nb.cells) if "parameters" in tags(c))
+    setup = nb.cells[params + 1]
+    text = source(setup)
+    assert setup.cell_type == "code" and re.search(r"\bsetup\(", text), (
+        "the cell after the parameters calls "
+        "helpers.setup(seed, device, data_dir, smoke, results_dir)"
+    )
+    assert len(text.splitlines()) <= MAX_SETUP_LINES, (
+        f"setup cell has {len(text.splitlines())} lines"
+    )
+
+
+def test_smoke_only_where_a_size_is_chosen(nb):
+    cells = [c for c in code_cells(nb) if re.search(r"\bsmoke\b", source(c))]
+    assert len(cells) <= MAX_SMOKE_CELLS, (
+        f"'smoke' appears in {len(cells)} code cells; keep it to the parameters cell, the setup "
+        f"cell and where a size is chosen (at most {MAX_SMOKE_CELLS})"
+    )
+
+
 def test_clean_execution_counts_and_no_errors(nb):
-    code = [c for c in nb.cells if c.cell_type == "code" and source(c).strip()]
+    code = [c for c in code_cells(nb) if source(c).strip()]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
     for cell in code:
         for out in cell.outputs:
-            assert out.output_type != "error", f"error output: {out.get('ename')}: {out.get('evalue')}"
+            assert out.output_type != "error", (
+                f"error output: {out.get('ename')}: {out.get('evalue')}"
+            )
 
 
 def test_outputs_have_no_absolute_paths_or_progress_bars(nb):
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             text = str(out)
-            assert not ABSOLUTE_PATH.search(text), f"absolute path in output: {ABSOLUTE_PATH.search(text).group(0)}"
-            assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), "progress-bar widget stored"
+            found = ABSOLUTE_PATH.search(text)
+            assert not found, f"absolute path in output: {found and found.group(0)}"
+            data = out.get("data", {})
+            assert "application/vnd.jupyter.widget-view+json" not in data, (
+                "progress-bar widget stored"
+            )
             if out.output_type == "stream" and out.name == "stderr":
-                assert "\r" not in out.text and not re.search(r"\d+%\|", out.text), "progress bar text stored"
+                assert "\r" not in out.text and not re.search(r"\d+%\|", out.text), (
+                    "progress bar stored"
+                )
     assert "papermill" not in nb.metadata and "widgets" not in nb.metadata
 
 
 def test_stores_outputs_and_a_figure(nb):
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    outputs = [o for c in code_cells(nb) for o in c.outputs]
     assert outputs, "committed notebooks carry outputs"
     assert any("image/png" in o.get("data", {}) for o in outputs), "no figure stored"
 
 
-def test_checked_cells(nb):
-    checked = [c for c in nb.cells if c.cell_type == "code" and "# NBVAL_CHECK_OUTPUT" in source(c)]
-    assert len(checked) >= 3, "at least 3 cells marked # NBVAL_CHECK_OUTPUT"
+def test_checked_cells_are_tagged_not_commented(nb):
+    assert not [c for c in nb.cells if "NBVAL_" in source(c)], "use the nbval-check-output tag"
+    checked = [c for c in code_cells(nb) if "nbval-check-output" in tags(c)]
+    assert len(checked) >= 3, "at least 3 cells tagged nbval-check-output"
     assert all(c.outputs for c in checked), "a checked cell must have a stored output to compare"
 
 
-def test_every_exercise_has_stub_solution_and_check(nb):
+def test_code_cells_are_short(nb):
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and "solution" not in tags(cell):
+            n = len(source(cell).splitlines())
+            assert n <= MAX_CELL_LINES, f"cell [{i}] has {n} lines (at most {MAX_CELL_LINES})"
+
+
+def test_every_exercise_has_prompt_stub_hidden_solution_and_check(nb):
     cells = nb.cells
     starts = [i for i, c in enumerate(cells) if "exercise" in tags(c)]
-    assert len(starts) >= 2, "at least two exercises (code cells tagged 'exercise')"
-    for n, i in enumerate(starts):
-        end = starts[n + 1] if n + 1 < len(starts) else len(cells)
-        block = cells[i:end]
-        assert cells[i - 1].cell_type == "markdown" and re.search(r"exercise", source(cells[i - 1]), re.I), \
+    assert len(starts) >= 3, "at least three exercises (code cells tagged 'exercise')"
+    for i in starts:
+        prompt = cells[i - 1]
+        assert prompt.cell_type == "markdown" and re.search(r"exercise", source(prompt), re.I), (
             f"exercise at cell {i} needs a markdown prompt just before its stub"
-        assert "NotImplementedError" in source(cells[i]), f"stub at cell {i} must raise NotImplementedError"
-        solutions = [c for c in block if "solution" in tags(c)]
-        assert solutions, f"exercise at cell {i} has no cell tagged 'solution'"
-        after = block[block.index(solutions[0]) + 1:]
-        assert any(c.cell_type == "code" and "assert" in source(c) for c in [solutions[0], *after]), \
-            f"exercise at cell {i} has no check (assert) after its solution"
+        )
+        assert 'NotImplementedError("hint:' in source(cells[i]), (
+            f'the stub at cell {i} must raise NotImplementedError("hint: ...")'
+        )
+        heading, solution, check = cells[i + 1 : i + 4]
+        assert heading.cell_type == "markdown" and "solution" in tags(heading), (
+            f"exercise at cell {i}: a markdown 'Solution' heading tagged 'solution' "
+            "follows the stub"
+        )
+        assert re.search(r"solution", source(heading), re.I)
+        assert solution.cell_type == "code" and "solution" in tags(solution), (
+            f"exercise at cell {i}: the solution code cell (tag 'solution') follows its heading"
+        )
+        assert solution.metadata.get("jupyter", {}).get("source_hidden") is True, (
+            f"exercise at cell {i}: the solution is collapsed (metadata.jupyter.source_hidden)"
+        )
+        assert check.cell_type == "code" and not tags(check) and "assert" in source(check), (
+            f"exercise at cell {i}: an untagged check cell with an assert follows the solution"
+        )
 
 
-def test_last_code_cell_records_results(nb):
-    code = [c for c in nb.cells if c.cell_type == "code"]
+def test_teachers_answers(nb):
+    answers = [c for c in nb.cells if "answer" in tags(c)]
+    assert answers, (
+        "experiment and explain exercises have the teacher's answer (markdown, tag 'answer')"
+    )
+    assert all(c.cell_type == "markdown" for c in answers)
+
+
+def test_claims_cell_and_results(nb):
+    code = code_cells(nb)
+    assert any("show_claims(" in source(c) for c in code), "a claims cell calls show_claims(...)"
     assert "save_results(" in source(code[-1]), "the last code cell records the headline numbers"
+
+
+def test_every_claim_holds_in_the_committed_full_run(nb):
+    cell = next(c for c in code_cells(nb) if "show_claims(" in source(c))
+    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    failed = [line for line in text.splitlines() if line.rstrip().endswith("✗")]
+    assert "claims hold in this run" in text, "the claims cell's stored output is the claims table"
+    assert not failed, f"claims that fail in the committed run: {failed}"

@@ -10,8 +10,15 @@ from torchvision.transforms.v2 import functional as TF
 
 from helpers.data import MNIST_MEAN, MNIST_STD, InMemoryLoader
 from helpers.models import mlp
-from helpers.regularization import (MNIST_BACKGROUND, PerSample, RandomAffineBatch, affine_batch, augmentation,
-                                    l1_penalty, weight_values)
+from helpers.regularization import (
+    MNIST_BACKGROUND,
+    PerSample,
+    RandomAffineBatch,
+    affine_batch,
+    augmentation,
+    l1_penalty,
+    weight_values,
+)
 from helpers.training import fit
 
 
@@ -22,11 +29,15 @@ def model(seed: int = 0) -> nn.Sequential:
 
 # --- L1 penalty and weight_values ---------------------------------------------------------------
 
+
 def test_weight_values_takes_weight_matrices_only_unless_asked():
     net = model()
     w = weight_values(net)
     assert w.shape == (6 * 5 + 5 * 3,)
-    assert torch.equal(w, torch.cat([net[1].weight.reshape(-1), net[3].weight.reshape(-1)])) and not w.requires_grad
+    assert (
+        torch.equal(w, torch.cat([net[1].weight.reshape(-1), net[3].weight.reshape(-1)]))
+        and not w.requires_grad
+    )
     assert weight_values(net, include_bias=True).shape == (6 * 5 + 5 + 5 * 3 + 3,)
 
 
@@ -38,7 +49,9 @@ def test_l1_penalty_is_strength_times_the_sum_of_absolute_weights():
         net[1].bias.fill_(100.0)  # biases are not penalized by default
     assert float(l1_penalty(0.01)(net).detach()) == pytest.approx(0.01 * 232.5)
     with_bias = l1_penalty(1.0, include_bias=True)(net)
-    assert float(with_bias.detach()) == pytest.approx(232.5 + 500 + float(net[3].bias.detach().abs().sum()))
+    assert float(with_bias.detach()) == pytest.approx(
+        232.5 + 500 + float(net[3].bias.detach().abs().sum())
+    )
     assert float(l1_penalty(0.0)(net).detach()) == 0.0
 
 
@@ -55,7 +68,13 @@ def test_l1_penalty_plugs_into_fit_and_shrinks_the_weights(mnist_splits):
     for strength in (0.0, 1e-3):
         torch.manual_seed(0)
         net = mlp((784, 32, 10))
-        loader = InMemoryLoader(x[:512], y[:512], batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(0))
+        loader = InMemoryLoader(
+            x[:512],
+            y[:512],
+            batch_size=64,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(0),
+        )
         fit(net, loader, epochs=10, penalty=l1_penalty(strength), progress=False)
         norms[strength] = float(weight_values(net).abs().sum())
         small = float((weight_values(net).abs() < 1e-3).float().mean())
@@ -64,8 +83,16 @@ def test_l1_penalty_plugs_into_fit_and_shrinks_the_weights(mnist_splits):
     assert norms[1e-3, "small"] > 3 * norms[0.0, "small"]  # ... and many more weights near zero
 
 
-@pytest.mark.parametrize("bad, error", [(-1e-4, ValueError), (float("nan"), ValueError), (float("inf"), ValueError),
-                                        ("1e-4", TypeError), (None, TypeError)])
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        (-1e-4, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        ("1e-4", TypeError),
+        (None, TypeError),
+    ],
+)
 def test_l1_penalty_rejects_bad_strengths(bad, error):
     with pytest.raises(error, match="strength must be"):
         l1_penalty(bad)
@@ -79,6 +106,7 @@ def test_l1_penalty_rejects_a_model_without_weights():
 
 
 # --- affine_batch: per-image parameters, checked against torchvision's own affine -----------------
+
 
 def bordered_batch(n: int = 6, h: int = 28, w: int = 28, seed: int = 0) -> torch.Tensor:
     """Random images with a 4-pixel zero border, like MNIST's (the digit sits in the centre)."""
@@ -96,8 +124,15 @@ def test_affine_batch_matches_torchvision_per_image(h, w):
     scale = torch.tensor([1.0, 1.0, 1.1, 0.9, 1.0])
     out = affine_batch(x, angle, translate, scale)
     for i in range(5):
-        ref = TF.affine(x[i], angle=float(angle[i]), translate=translate[i].tolist(), scale=float(scale[i]),
-                        shear=[0.0, 0.0], interpolation=v2.InterpolationMode.BILINEAR, fill=0.0)
+        ref = TF.affine(
+            x[i],
+            angle=float(angle[i]),
+            translate=translate[i].tolist(),
+            scale=float(scale[i]),
+            shear=[0.0, 0.0],
+            interpolation=v2.InterpolationMode.BILINEAR,
+            fill=0.0,
+        )
         assert torch.allclose(out[i], ref, atol=1e-5), f"image {i}"
 
 
@@ -106,7 +141,9 @@ def test_affine_batch_identity_and_exact_quarter_turn():
     zeros, ones = torch.zeros(2), torch.ones(2)
     assert torch.allclose(affine_batch(x, zeros, torch.zeros(2, 2), ones), x, atol=1e-6)
     quarter = affine_batch(x, torch.full((2,), 90.0), torch.zeros(2, 2), ones)
-    assert torch.allclose(quarter, torch.rot90(x, -1, dims=(2, 3)), atol=1e-5)  # clockwise, like v2's affine
+    assert torch.allclose(
+        quarter, torch.rot90(x, -1, dims=(2, 3)), atol=1e-5
+    )  # clockwise, like v2's affine
     shifted = affine_batch(x, zeros, torch.tensor([[3.0, 0.0], [0.0, -2.0]]), ones)
     assert torch.allclose(shifted[0, :, :, 3:], x[0, :, :, :-3], atol=1e-6)  # 3 pixels right
     assert torch.allclose(shifted[1, :, :-2], x[1, :, 2:], atol=1e-6)  # 2 pixels up
@@ -114,20 +151,57 @@ def test_affine_batch_identity_and_exact_quarter_turn():
 
 def test_affine_batch_fills_the_uncovered_border_with_fill():
     background = torch.full((3, 1, 28, 28), MNIST_BACKGROUND)
-    out = affine_batch(background, torch.tensor([30.0, -45.0, 5.0]), torch.tensor([[5.0, -4.0], [0.0, 0.0], [-6.0, 6.0]]),
-                       torch.tensor([0.7, 1.0, 1.2]), fill=MNIST_BACKGROUND)
+    out = affine_batch(
+        background,
+        torch.tensor([30.0, -45.0, 5.0]),
+        torch.tensor([[5.0, -4.0], [0.0, 0.0], [-6.0, 6.0]]),
+        torch.tensor([0.7, 1.0, 1.2]),
+        fill=MNIST_BACKGROUND,
+    )
     assert torch.allclose(out, background, atol=1e-6)  # the background stays background everywhere
     assert MNIST_BACKGROUND == pytest.approx(-MNIST_MEAN / MNIST_STD)
 
 
-@pytest.mark.parametrize("args, error, message", [
-    ((torch.zeros(2, 28, 28), torch.zeros(2), torch.zeros(2, 2), torch.ones(2)), ValueError, r"images must be a float tensor \[N, C, H, W\]"),
-    ((torch.zeros(2, 1, 28, 28, dtype=torch.uint8), torch.zeros(2), torch.zeros(2, 2), torch.ones(2)), ValueError, "float tensor"),
-    ((torch.zeros(2, 1, 28, 28), torch.zeros(3), torch.zeros(2, 2), torch.ones(2)), ValueError, r"angle must have shape \[2\]"),
-    ((torch.zeros(2, 1, 28, 28), torch.zeros(2), torch.zeros(2), torch.ones(2)), ValueError, r"translate must have shape \[2, 2\]"),
-    ((torch.zeros(2, 1, 28, 28), torch.zeros(2), torch.zeros(2, 2), torch.zeros(2)), ValueError, "scale must be > 0"),
-    ((torch.zeros(2, 1, 28, 28), [0.0, 0.0], torch.zeros(2, 2), torch.ones(2)), TypeError, "angle must be Tensor"),
-])
+@pytest.mark.parametrize(
+    "args, error, message",
+    [
+        (
+            (torch.zeros(2, 28, 28), torch.zeros(2), torch.zeros(2, 2), torch.ones(2)),
+            ValueError,
+            r"images must be a float tensor \[N, C, H, W\]",
+        ),
+        (
+            (
+                torch.zeros(2, 1, 28, 28, dtype=torch.uint8),
+                torch.zeros(2),
+                torch.zeros(2, 2),
+                torch.ones(2),
+            ),
+            ValueError,
+            "float tensor",
+        ),
+        (
+            (torch.zeros(2, 1, 28, 28), torch.zeros(3), torch.zeros(2, 2), torch.ones(2)),
+            ValueError,
+            r"angle must have shape \[2\]",
+        ),
+        (
+            (torch.zeros(2, 1, 28, 28), torch.zeros(2), torch.zeros(2), torch.ones(2)),
+            ValueError,
+            r"translate must have shape \[2, 2\]",
+        ),
+        (
+            (torch.zeros(2, 1, 28, 28), torch.zeros(2), torch.zeros(2, 2), torch.zeros(2)),
+            ValueError,
+            "scale must be > 0",
+        ),
+        (
+            (torch.zeros(2, 1, 28, 28), [0.0, 0.0], torch.zeros(2, 2), torch.ones(2)),
+            TypeError,
+            "angle must be Tensor",
+        ),
+    ],
+)
 def test_affine_batch_rejects_bad_input(args, error, message):
     with pytest.raises(error, match=message):
         affine_batch(*args)
@@ -135,11 +209,14 @@ def test_affine_batch_rejects_bad_input(args, error, message):
 
 # --- RandomAffineBatch and the augmentation pipeline -------------------------------------------
 
+
 def test_v2_on_a_batch_uses_one_parameter_set_but_random_affine_batch_one_per_image():
     copies = bordered_batch(1).repeat(8, 1, 1, 1)
     torch.manual_seed(0)
     same = v2.RandomAffine(degrees=20, translate=(0.1, 0.1))(copies)
-    assert all(torch.equal(same[0], same[i]) for i in range(8))  # the pitfall this module exists for
+    assert all(
+        torch.equal(same[0], same[i]) for i in range(8)
+    )  # the pitfall this module exists for
     ours = RandomAffineBatch(20, 0.1, generator=torch.Generator().manual_seed(0))(copies)
     assert ours.shape == copies.shape
     assert not any(torch.allclose(ours[0], ours[i]) for i in range(1, 8))
@@ -151,15 +228,25 @@ def test_random_affine_batch_is_reproducible_with_a_seeded_generator():
     b = RandomAffineBatch(15, 0.1, (0.9, 1.1), generator=torch.Generator().manual_seed(3))
     first, again = a(x), b(x)
     assert torch.equal(first, again)
-    assert not torch.equal(a(x), first)  # the generator moves on: the next batch gets new parameters
+    assert not torch.equal(
+        a(x), first
+    )  # the generator moves on: the next batch gets new parameters
 
 
 def test_random_affine_batch_parameters_stay_in_range():
-    t = RandomAffineBatch((-5, 15), (0.1, 0.2), (0.8, 1.2), generator=torch.Generator().manual_seed(0))
+    t = RandomAffineBatch(
+        (-5, 15), (0.1, 0.2), (0.8, 1.2), generator=torch.Generator().manual_seed(0)
+    )
     params = t.make_params([torch.zeros(1000, 1, 28, 20)])
-    assert params["angle"].shape == (1000,) and params["translate"].shape == (1000, 2) and params["scale"].shape == (1000,)
+    assert (
+        params["angle"].shape == (1000,)
+        and params["translate"].shape == (1000, 2)
+        and params["scale"].shape == (1000,)
+    )
     assert -5 <= float(params["angle"].min()) and float(params["angle"].max()) <= 15
-    assert float(params["translate"][:, 0].abs().max()) <= 0.1 * 20  # x shifts: a fraction of the width
+    assert (
+        float(params["translate"][:, 0].abs().max()) <= 0.1 * 20
+    )  # x shifts: a fraction of the width
     assert float(params["translate"][:, 1].abs().max()) <= 0.2 * 28
     assert float(params["translate"][:, 1].abs().max()) > 0.1 * 28  # ... y shifts: of the height
     assert 0.8 <= float(params["scale"].min()) and float(params["scale"].max()) <= 1.2
@@ -172,17 +259,20 @@ def test_random_affine_batch_takes_a_single_image_too():
     assert out.shape == img.shape
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"degrees": -5}, ValueError, "degrees must give min <= max"),
-    ({"degrees": (10, 5)}, ValueError, "degrees must give min <= max"),
-    ({"degrees": "10"}, TypeError, "degrees must be"),
-    ({"translate": 1.5}, ValueError, "translate must be a fraction in"),
-    ({"translate": (0.1,)}, ValueError, "translate must be a fraction in"),
-    ({"scale": 1.1}, ValueError, r"scale must be a \(min, max\) pair"),
-    ({"scale": (1.2, 0.8)}, ValueError, "scale must give min <= max"),
-    ({"fill": "black"}, TypeError, "fill must be float"),
-    ({"generator": 0}, TypeError, "generator must be Generator or None"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"degrees": -5}, ValueError, "degrees must give min <= max"),
+        ({"degrees": (10, 5)}, ValueError, "degrees must give min <= max"),
+        ({"degrees": "10"}, TypeError, "degrees must be"),
+        ({"translate": 1.5}, ValueError, "translate must be a fraction in"),
+        ({"translate": (0.1,)}, ValueError, "translate must be a fraction in"),
+        ({"scale": 1.1}, ValueError, r"scale must be a \(min, max\) pair"),
+        ({"scale": (1.2, 0.8)}, ValueError, "scale must give min <= max"),
+        ({"fill": "black"}, TypeError, "fill must be float"),
+        ({"generator": 0}, TypeError, "generator must be Generator or None"),
+    ],
+)
 def test_random_affine_batch_rejects_bad_arguments(kwargs, error, message):
     with pytest.raises(error, match=message):
         RandomAffineBatch(**kwargs)
@@ -195,7 +285,11 @@ def test_augmentation_is_a_v2_pipeline_for_the_fast_path(mnist_splits):
     plain = InMemoryLoader(x[:64], y[:64], batch_size=64)
     augmented = InMemoryLoader(x[:64], y[:64], batch_size=64, transform=pipeline)
     (xb, yb), (ab, ab_y) = next(iter(plain)), next(iter(augmented))
-    assert ab.shape == xb.shape == (64, 1, 28, 28) and ab.dtype == torch.float32 and torch.equal(ab_y, yb)
+    assert (
+        ab.shape == xb.shape == (64, 1, 28, 28)
+        and ab.dtype == torch.float32
+        and torch.equal(ab_y, yb)
+    )
     assert not torch.allclose(ab, xb)
     corner = ab[:, :, :2, :2]  # MNIST corners are black and stay black after a small affine
     assert torch.allclose(corner, torch.full_like(corner, MNIST_BACKGROUND), atol=1e-5)

@@ -9,25 +9,45 @@ import zlib
 
 import nbformat
 import pytest
-
 from conftest import NOTEBOOKS
-from helpers import site
+
+from coursekit import site
 
 
 def tiny_png() -> bytes:
     raw = b"\x00" + b"\x00\x80\x00" * 1
-    chunk = lambda kind, data: (struct.pack(">I", len(data)) + kind + data  # noqa: E731
-                                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def write_notebook(folder, name: str, title: str, intro: str, extra: str = "") -> None:
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("show()", execution_count=1)
-    cell.outputs = [nbformat.v4.new_output("display_data", data={
-        "image/png": base64.b64encode(tiny_png()).decode(), "text/plain": "<Figure>"})]
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\n{intro}\n\n## Learning objectives\n- x\n{extra}"), cell]
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={"image/png": base64.b64encode(tiny_png()).decode(), "text/plain": "<Figure>"},
+        )
+    ]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(
+            f"# {title}\n\n{intro}\n\n## Learning objectives\n- x\n{extra}"
+        ),
+        cell,
+    ]
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, folder / f"{name}.ipynb")
 
@@ -35,24 +55,44 @@ def write_notebook(folder, name: str, title: str, intro: str, extra: str = "") -
 @pytest.fixture
 def course(tmp_path):
     nbs = tmp_path / "nbs"
-    write_notebook(nbs, "01_first", "01 · First", "Tensors and `nn.Linear`: $y = xW^T + b$.",
-                   "Next: [the second notebook](02_second.ipynb#top).")
-    write_notebook(nbs, "02_second", "02 · Second", "Autograd & friends.",
-                   "Back to [01](../notebooks/01_first.ipynb); see [the docs](https://pytorch.org/x.ipynb).")
+    write_notebook(
+        nbs,
+        "01_first",
+        "01 · First",
+        "Tensors and `nn.Linear`: $y = xW^T + b$.",
+        "Next: [the second notebook](02_second.ipynb#top).",
+    )
+    write_notebook(
+        nbs,
+        "02_second",
+        "02 · Second",
+        "Autograd & friends.",
+        "Back to [01](../notebooks/01_first.ipynb); see [the docs](https://pytorch.org/x.ipynb).",
+    )
     write_notebook(nbs, "03_third", "03 · Third", "Training.")
     return nbs
 
 
 def test_index_links_every_notebook_in_order_with_title_and_intro(course, tmp_path):
     pages = site.build_site(sorted(course.glob("*.ipynb")), tmp_path / "site", title="My course")
-    assert [p.name for p in pages] == ["index.html", "01_first.html", "02_second.html", "03_third.html"]
+    assert [p.name for p in pages] == [
+        "index.html",
+        "01_first.html",
+        "02_second.html",
+        "03_third.html",
+    ]
     index = (tmp_path / "site" / "index.html").read_text()
     assert re.findall(r'class="title" href="([^"]+)">([^<]+)<', index) == [
-        ("01_first.html", "01 · First"), ("02_second.html", "02 · Second"), ("03_third.html", "03 · Third")]
+        ("01_first.html", "01 · First"),
+        ("02_second.html", "02 · Second"),
+        ("03_third.html", "03 · Third"),
+    ]
     assert "<h1>My course</h1>" in index and "Autograd &amp; friends." in index
     assert "<code>nn.Linear</code>" in index and "$y = xW^T + b$" in index
     for name in ("01_first", "02_second", "03_third"):
-        assert (tmp_path / "site" / "ipynb" / f"{name}.ipynb").read_bytes() == (course / f"{name}.ipynb").read_bytes()
+        assert (tmp_path / "site" / "ipynb" / f"{name}.ipynb").read_bytes() == (
+            course / f"{name}.ipynb"
+        ).read_bytes()
 
 
 def test_pages_render_outputs_navigation_and_links_between_notebooks(course, tmp_path):
@@ -61,36 +101,54 @@ def test_pages_render_outputs_navigation_and_links_between_notebooks(course, tmp
     second = (tmp_path / "site" / "02_second.html").read_text()
     assert "<title>01 · First</title>" in first
     assert "data:image/png;base64," + base64.b64encode(tiny_png()).decode() in first
-    assert first.count('href="index.html"') == 2 and first.count('href="02_second.html"') == 2  # nav, top and bottom
+    assert (
+        first.count('href="index.html"') == 2 and first.count('href="02_second.html"') == 2
+    )  # nav, top and bottom
     assert "previous:" not in first and 'href="ipynb/01_first.ipynb"' in first
     assert 'href="02_second.html#top"' in first
     assert 'href="01_first.html"' in second and 'href="03_third.html"' in second
     assert 'href="https://pytorch.org/x.ipynb"' in second, "links outside the course are left alone"
-    assert sorted(set(re.findall(r'href="([^"]*\.ipynb[^"]*)"', second))) == ["https://pytorch.org/x.ipynb",
-                                                                          "ipynb/02_second.ipynb"]
+    assert sorted(set(re.findall(r'href="([^"]*\.ipynb[^"]*)"', second))) == [
+        "https://pytorch.org/x.ipynb",
+        "ipynb/02_second.ipynb",
+    ]
 
 
 def test_rebuilding_removes_pages_of_notebooks_that_are_gone(course, tmp_path):
     site.build_site(sorted(course.glob("*.ipynb")), tmp_path / "site")
     site.build_site(sorted(course.glob("0[12]_*.ipynb")), tmp_path / "site")
-    assert sorted(p.name for p in (tmp_path / "site").glob("*.html")) == ["01_first.html", "02_second.html",
-                                                                           "index.html"]
-    assert sorted(p.name for p in (tmp_path / "site" / "ipynb").iterdir()) == ["01_first.ipynb", "02_second.ipynb"]
+    assert sorted(p.name for p in (tmp_path / "site").glob("*.html")) == [
+        "01_first.html",
+        "02_second.html",
+        "index.html",
+    ]
+    assert sorted(p.name for p in (tmp_path / "site" / "ipynb").iterdir()) == [
+        "01_first.ipynb",
+        "02_second.ipynb",
+    ]
     with pytest.raises(ValueError, match="nothing to render"):
         site.build_site([], tmp_path / "site")
 
 
 def test_cli(course, tmp_path, capsys):
-    assert site.main(["--notebooks", str(course), "--out", str(tmp_path / "out"), "--only", "03"]) == 0
+    assert (
+        site.main(["--notebooks", str(course), "--out", str(tmp_path / "out"), "--only", "03"]) == 0
+    )
     assert "wrote 1 page(s)" in capsys.readouterr().out
-    assert (tmp_path / "out" / "03_third.html").exists() and not (tmp_path / "out" / "01_first.html").exists()
+    assert (tmp_path / "out" / "03_third.html").exists() and not (
+        tmp_path / "out" / "01_first.html"
+    ).exists()
     assert site.main(["--notebooks", str(tmp_path / "empty")]) == 2
     assert "no notebooks found" in capsys.readouterr().err
 
 
 def test_title_and_intro():
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# 04 · Evaluation\n\nFirst paragraph\non two lines.\n\nSecond.")]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(
+            "# 04 · Evaluation\n\nFirst paragraph\non two lines.\n\nSecond."
+        )
+    ]
     assert site.title_and_intro(nb, "x") == ("04 · Evaluation", "First paragraph\non two lines.")
     nb.cells = [nbformat.v4.new_markdown_cell("No heading here")]
     assert site.title_and_intro(nb, "x") == ("x", "")
@@ -100,8 +158,13 @@ def test_the_site_of_the_committed_notebooks(tmp_path):
     """What ``make site`` does on a fresh clone: every committed notebook, in course order."""
     pages = site.build_site(NOTEBOOKS, tmp_path / "site")
     index = pages[0].read_text()
-    assert re.findall(r'class="title" href="([^"]+)"', index) == [f"{p.stem}.html" for p in NOTEBOOKS]
+    assert re.findall(r'class="title" href="([^"]+)"', index) == [
+        f"{p.stem}.html" for p in NOTEBOOKS
+    ]
     for page, path in zip(pages[1:], NOTEBOOKS):
         text = page.read_text()
         assert "data:image/png;base64," in text, f"{page.name} lost its figures"
-        assert f"<title>{site.title_and_intro(nbformat.read(path, as_version=4), '')[0]}</title>" in text
+        assert (
+            f"<title>{site.title_and_intro(nbformat.read(path, as_version=4), '')[0]}</title>"
+            in text
+        )

@@ -25,8 +25,10 @@ def small(mnist_splits):
 def loaders(small, seed=0, batch_size=64):
     (xt, yt), (xv, yv) = small
     g = torch.Generator().manual_seed(seed)
-    return (InMemoryLoader(xt, yt, batch_size=batch_size, shuffle=True, generator=g),
-            InMemoryLoader(xv, yv, batch_size=500))
+    return (
+        InMemoryLoader(xt, yt, batch_size=batch_size, shuffle=True, generator=g),
+        InMemoryLoader(xv, yv, batch_size=500),
+    )
 
 
 def test_fit_learns_and_returns_a_full_history(small):
@@ -66,8 +68,16 @@ def test_fit_without_validation_records_nan(small):
 def test_fit_stops_on_a_nan_loss_with_a_clear_message(small):
     train, _ = loaders(small)
     net = Net()
-    with pytest.raises(TrainingDiverged, match=r"the loss became (nan|inf) at epoch 1, batch \d+ \(lr=1000000.0\)"):
-        fit(net, train, epochs=2, optimizer=torch.optim.SGD(net.parameters(), lr=1e6), progress=False)
+    with pytest.raises(
+        TrainingDiverged, match=r"the loss became (nan|inf) at epoch 1, batch \d+ \(lr=1000000.0\)"
+    ):
+        fit(
+            net,
+            train,
+            epochs=2,
+            optimizer=torch.optim.SGD(net.parameters(), lr=1e6),
+            progress=False,
+        )
 
 
 def test_fit_adds_a_penalty_and_steps_a_scheduler(small):
@@ -118,7 +128,9 @@ def test_evaluate_and_predict_agree_with_a_manual_count(small):
     result = evaluate(net, val)
     assert result["n"] == 1000
     assert result["accuracy"] == pytest.approx((logits.argmax(1) == targets).float().mean().item())
-    assert result["loss"] == pytest.approx(nn.functional.cross_entropy(logits, targets).item(), rel=1e-6)
+    assert result["loss"] == pytest.approx(
+        nn.functional.cross_entropy(logits, targets).item(), rel=1e-6
+    )
     assert net.training  # the mode is restored
 
 
@@ -137,9 +149,13 @@ def test_adam_is_the_same_update_as_torch_adam():
 
 
 def fake_history(n=3, val=True):
-    return {"epoch": list(range(1, n + 1)), "train_loss": [1.0, 0.5, 0.3][:n], "train_acc": [0.7, 0.8, 0.9][:n],
-            "val_loss": [1.1, 0.6, 0.4][:n] if val else [math.nan] * n,
-            "val_acc": [0.6, 0.75, 0.85][:n] if val else [math.nan] * n}
+    return {
+        "epoch": list(range(1, n + 1)),
+        "train_loss": [1.0, 0.5, 0.3][:n],
+        "train_acc": [0.7, 0.8, 0.9][:n],
+        "val_loss": [1.1, 0.6, 0.4][:n] if val else [math.nan] * n,
+        "val_acc": [0.6, 0.75, 0.85][:n] if val else [math.nan] * n,
+    }
 
 
 def test_plot_history_single_and_compared():
@@ -150,7 +166,11 @@ def test_plot_history_single_and_compared():
     assert [line.get_label() for line in acc_ax.lines] == ["train", "validation"]
     assert list(acc_ax.lines[1].get_ydata()) == pytest.approx([60, 75, 85])
     fig = plot_history({"Adam": fake_history(), "SGD": fake_history(val=False)})
-    assert [line.get_label() for line in fig.axes[0].lines] == ["Adam: train", "Adam: validation", "SGD: train"]
+    assert [line.get_label() for line in fig.axes[0].lines] == [
+        "Adam: train",
+        "Adam: validation",
+        "SGD: train",
+    ]
     plt.close("all")
     with pytest.raises(ValueError, match="history must be a dict returned by fit"):
         plot_history({"a": 1})
@@ -158,7 +178,9 @@ def test_plot_history_single_and_compared():
 
 def test_show_images_titles_and_marks_mistakes():
     images = torch.rand(10, 1, 28, 28)
-    fig = show_images(images, torch.arange(10), torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 0]), ncols=5)
+    fig = show_images(
+        images, torch.arange(10), torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 0]), ncols=5
+    )
     axes = fig.axes
     assert len(axes) == 10
     assert axes[0].get_title() == "0 → 0" and axes[9].get_title() == "9 → 0"

@@ -1,14 +1,14 @@
-"""Notebook 04 in smoke mode: the numbers it records, its checks against scikit-learn, a wrong parameter's error."""
+"""Notebook 04 in smoke mode: the numbers it records, its checks against scikit-learn, a wrong
+parameter's error."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
-
 from conftest import outputs_of
 
-STEM = "04_evaluation"
+STEM = "05_evaluation"
 
 
 def test_records_the_headline_numbers(smoke_run):
@@ -17,7 +17,9 @@ def test_records_the_headline_numbers(smoke_run):
         assert isinstance(results[key], float) and math.isfinite(results[key]), key
     # smoke mode trains one epoch on 2,000 images: far above chance (10%), far below the full run
     assert 0.5 < results["test_accuracy"] < 1
-    assert 0.4 < results["macro_f1"] <= 1 and abs(results["macro_f1"] - results["test_accuracy"]) < 0.1
+    assert (
+        0.4 < results["macro_f1"] <= 1 and abs(results["macro_f1"] - results["test_accuracy"]) < 0.1
+    )
     assert 0.85 < results["macro_auc"] <= 1
     assert 0.2 < results["cv_mean"] < 1 and 0 <= results["cv_std"] < 0.3
     assert results["metrics_agree_with_sklearn"] is True
@@ -26,7 +28,9 @@ def test_records_the_headline_numbers(smoke_run):
 def test_the_interval_is_the_normal_one_on_10000_test_images(smoke_run):
     results, _ = smoke_run(STEM)
     p = results["test_accuracy"]
-    assert results["ci_width"] == pytest.approx(2 * 1.959964 * math.sqrt(p * (1 - p) / 10_000), rel=1e-4)
+    assert results["ci_width"] == pytest.approx(
+        2 * 1.959964 * math.sqrt(p * (1 - p) / 10_000), rel=1e-4
+    )
     assert results["ci_low"] < p < results["ci_high"]
     assert results["bootstrap_ci_width"] == pytest.approx(results["ci_width"], rel=0.25)
     assert 0 <= results["ece"] <= 1

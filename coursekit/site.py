@@ -1,7 +1,8 @@
-"""A static HTML site of the course, for reading without Jupyter: ``python -m helpers.site`` (``make site``).
+"""A static HTML site of the course, for reading without Jupyter: ``python -m coursekit.site``
+(``make site``).
 
-    python -m helpers.site                          # the committed notebooks (outputs of the full run)
-    python -m helpers.site --notebooks build/executed --out build/site
+    python -m coursekit.site    # the committed notebooks (outputs of the full run)
+    python -m coursekit.site --notebooks build/executed --out build/site
 
 Each notebook becomes ``<out>/NN_name.html`` (nbconvert's ``lab`` template, figures embedded),
 with links to the course index and to the previous and next notebook at the top and the bottom;
@@ -22,24 +23,28 @@ from typing import Any
 
 import nbformat
 
-from .course import selected_notebooks
+from .run import selected_notebooks
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 SITE = PROJECT_ROOT / "build" / "site"
 NAV_TAG = "site-nav"
-_CSS = """
-body { font-family: system-ui, sans-serif; max-width: 50rem; margin: 2rem auto; padding: 0 1rem; color: #222;
+_CSS = (
+    """
+body { font-family: system-ui, sans-serif; max-width: 50rem; margin: 2rem auto; """
+    """padding: 0 1rem; color: #222;
        line-height: 1.5; }
 ol.course { padding-left: 0; list-style: none; }
 ol.course li { margin: 1.2rem 0; padding: .8rem 1rem; border: 1px solid #ddd; border-radius: 6px; }
 ol.course a.title { font-size: 1.2rem; font-weight: 600; text-decoration: none; }
 .meta { color: #666; font-size: .9rem; }
 """
+)
 
 
 def title_and_intro(nb: nbformat.NotebookNode, default: str) -> tuple[str, str]:
-    """The notebook's ``# title`` and the first paragraph after it (markdown), from its first markdown cell."""
+    """The notebook's ``# title`` and the first paragraph after it (markdown), from its first
+    markdown cell."""
     for cell in nb.cells:
         if cell.cell_type != "markdown":
             continue
@@ -70,15 +75,21 @@ def _nav_cell(text: str) -> nbformat.NotebookNode:
 
 
 def rewrite_links(body: str, names: set[str]) -> str:
-    """Point links to course notebooks (``02_x.ipynb``, ``../notebooks/02_x.ipynb``) at their pages."""
+    """Point links to course notebooks (``02_x.ipynb``, ``../notebooks/02_x.ipynb``) at their
+    pages."""
+
     def page(match: re.Match) -> str:
         name, anchor = match.group(2), match.group(3) or ""
         return f'href="{name}.html{anchor}"' if name in names else match.group(0)
 
-    return re.sub(r'href="(\./|\.\./notebooks/|notebooks/)?(\d\d_[\w.-]+?)\.ipynb(#[^"]*)?"', page, body)
+    return re.sub(
+        r'href="(\./|\.\./notebooks/|notebooks/)?(\d\d_[\w.-]+?)\.ipynb(#[^"]*)?"', page, body
+    )
 
 
-def render_page(nb: nbformat.NotebookNode, title: str, nav: str, names: set[str], exporter: Any = None) -> str:
+def render_page(
+    nb: nbformat.NotebookNode, title: str, nav: str, names: set[str], exporter: Any = None
+) -> str:
     """One notebook as a standalone HTML page with navigation at the top and the bottom."""
     from nbconvert import HTMLExporter
 
@@ -96,18 +107,20 @@ def index_page(title: str, entries: list[dict[str, str]]) -> str:
     esc = html.escape
     items = "\n".join(
         f'<li><a class="title" href="{esc(e["page"])}">{esc(e["title"])}</a>'
-        f'<div>{markdown2html(e["intro"]) if e["intro"] else ""}</div>'
+        f"<div>{markdown2html(e['intro']) if e['intro'] else ''}</div>"
         f'<div class="meta"><a href="{esc(e["download"])}">download the notebook</a></div></li>'
-        for e in entries)
+        for e in entries
+    )
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
         f"<title>{esc(title)}</title><style>{_CSS}</style>"
         "<script>MathJax = {tex: {inlineMath: [['$', '$'], ['\\\\(', '\\\\)']]}};</script>"
-        "<script async src=\"https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js\"></script>"
+        '<script async src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>'
         f"</head><body>\n<h1>{esc(title)}</h1>\n"
-        f"<p class=\"meta\">{len(entries)} notebooks, to read in order; each page shows a notebook with its outputs.</p>\n"
-        f"<ol class=\"course\">\n{items}\n</ol>\n</body></html>\n"
+        f'<p class="meta">{len(entries)} notebooks, to read in order; '
+        "each page shows a notebook with its outputs.</p>\n"
+        f'<ol class="course">\n{items}\n</ol>\n</body></html>\n'
     )
 
 
@@ -122,7 +135,8 @@ def course_title(default: str = "The course") -> str:
 
 
 def build_site(notebooks: list[Path], out_dir: Path, title: str | None = None) -> list[Path]:
-    """Render ``notebooks`` (in this order) and an index into ``out_dir``; return the pages, index first.
+    """Render ``notebooks`` (in this order) and an index into ``out_dir``; return the pages, index
+    first.
 
     Pages of notebooks from an earlier build that are no longer in the list are removed.
     """
@@ -144,21 +158,40 @@ def build_site(notebooks: list[Path], out_dir: Path, title: str | None = None) -
     for k, ((name, nb), path) in enumerate(zip(loaded, notebooks)):
         page_title, intro = title_and_intro(nb, name)
         page = out_dir / f"{name}.html"
-        page.write_text(render_page(nb, page_title, _nav(pages, k), names, exporter), encoding="utf-8")
+        page.write_text(
+            render_page(nb, page_title, _nav(pages, k), names, exporter), encoding="utf-8"
+        )
         shutil.copyfile(path, out_dir / "ipynb" / path.name)
         written.append(page)
-        entries.append({"page": page.name, "title": page_title, "intro": intro, "download": f"ipynb/{path.name}"})
+        entries.append(
+            {
+                "page": page.name,
+                "title": page_title,
+                "intro": intro,
+                "download": f"ipynb/{path.name}",
+            }
+        )
     index = out_dir / "index.html"
     index.write_text(index_page(title or course_title(), entries), encoding="utf-8")
     return [index, *written]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.site", description=__doc__.splitlines()[0])
-    parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS,
-                        help="the executed notebooks to render (default: notebooks/, the committed full run)")
-    parser.add_argument("--out", type=Path, default=SITE, help="where the site goes (default: build/site/)")
-    parser.add_argument("--only", nargs="+", metavar="NN", help="only notebooks whose names start with these")
+    parser = argparse.ArgumentParser(
+        prog="python -m coursekit.site", description=" ".join(__doc__.split("\n\n")[0].split())
+    )
+    parser.add_argument(
+        "--notebooks",
+        type=Path,
+        default=NOTEBOOKS,
+        help="the executed notebooks to render (default: notebooks/, the committed full run)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=SITE, help="where the site goes (default: build/site/)"
+    )
+    parser.add_argument(
+        "--only", nargs="+", metavar="NN", help="only notebooks whose names start with these"
+    )
     args = parser.parse_args(argv)
     try:
         pages = build_site(selected_notebooks(args.only, args.notebooks), args.out)

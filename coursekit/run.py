@@ -1,16 +1,16 @@
-"""Run the course's notebooks headless with papermill: ``python -m helpers.course``.
+"""Run the course's notebooks headless with papermill: ``python -m coursekit.run``.
 
-    python -m helpers.course                   # every notebook, default (full) parameters
-    python -m helpers.course --smoke           # every notebook in seconds, for a quick check
-    python -m helpers.course --only 01 03 -p seed 1
-    python -m helpers.course --inplace         # re-execute the committed notebooks in notebooks/
+    python -m coursekit.run                   # every notebook, default (full) parameters
+    python -m coursekit.run --smoke           # every notebook in seconds, for a quick check
+    python -m coursekit.run --only 01 03 -p seed 1
+    python -m coursekit.run --inplace         # re-execute the committed notebooks in notebooks/
 
 Executed copies go to ``build/executed/`` and each notebook's headline numbers to
 ``build/results/<notebook>.json``. For every notebook it prints the status, the wall time and the
 headline numbers (a progress bar on stderr shows the notebook in progress); it carries on past a
 failing notebook, naming the notebook, the cell and the error, and exits non-zero if any failed.
 After the run it writes the course report, ``build/report.md`` and ``build/report.html`` (see
-``helpers.report``), with key figures in ``build/figures/``. Ctrl-C stops the run: notebooks
+``coursekit.report``), with key figures in ``build/figures/``. Ctrl-C stops the run: notebooks
 finished so far stay intact, the report is still written, and the exit code is 130.
 ``--inplace`` writes the outputs back into ``notebooks/`` and cleans them for committing (no
 papermill metadata, no progress-bar widgets).
@@ -27,9 +27,10 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import nbformat
 
@@ -44,19 +45,23 @@ EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 
 def notebooks(only: list[str] | None = None, folder: Path = NOTEBOOKS) -> list[Path]:
-    """The course's notebooks in ``folder``, in order; ``only`` keeps those whose name starts with one of its prefixes."""
+    """The course's notebooks in ``folder``, in order; ``only`` keeps those whose name starts
+    with one of its prefixes."""
     found = sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
     if only:
         unknown = [o for o in only if not any(nb.name.startswith(o) for nb in found)]
         if unknown:
             names = ", ".join(nb.stem for nb in found)
-            raise ValueError(f"--only {' '.join(unknown)} matches no notebook; the notebooks are: {names}")
+            raise ValueError(
+                f"--only {' '.join(unknown)} matches no notebook; the notebooks are: {names}"
+            )
         found = [nb for nb in found if any(nb.name.startswith(o) for o in only)]
     return found
 
 
 def parse_value(text: str) -> Any:
-    """Turn a ``-p NAME VALUE`` string into a Python value as papermill does: True/False/None, int, float, str."""
+    """Turn a ``-p NAME VALUE`` string into a Python value as papermill does: True/False/None,
+    int, float, str."""
     if text in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[text]
     for kind in (int, float):
@@ -74,8 +79,10 @@ def check_overrides(notebook: Path, overrides: dict[str, Any]) -> None:
     known = papermill.inspect_notebook(str(notebook))
     unknown = sorted(set(overrides) - set(known))
     if unknown:
-        raise ValueError(f"{notebook.name} has no parameter {', '.join(unknown)}; "
-                         f"its parameters are: {', '.join(known) or 'none (no cell tagged parameters)'}")
+        raise ValueError(
+            f"{notebook.name} has no parameter {', '.join(unknown)}; "
+            f"its parameters are: {', '.join(known) or 'none (no cell tagged parameters)'}"
+        )
 
 
 def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -101,7 +108,8 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def error_line(exec_count: int | None, ename: str, evalue: str) -> str:
-    """``cell [7]: ValueError: boom``: the failing cell (as Jupyter numbers it) and the error, on one line."""
+    """``cell [7]: ValueError: boom``: the failing cell (as Jupyter numbers it) and the error, on
+    one line."""
     message = f"{ename}: {evalue}" if evalue else ename
     return f"cell [{exec_count if exec_count is not None else '?'}]: {message}".splitlines()[0]
 
@@ -133,20 +141,28 @@ def write_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
 
 
 def selected_notebooks(only: list[str] | None, folder: Path) -> list[Path]:
-    """:func:`notebooks`, but ``ValueError`` when ``folder`` holds none (for the command-line tools)."""
+    """:func:`notebooks`, but ``ValueError`` when ``folder`` holds none (for the command-line
+    tools)."""
     found = notebooks(only, folder=folder)
     if not found:
         raise ValueError(f"no notebooks found in {folder}")
     return found
 
 
-def run_notebook(notebook: Path, *, parameters: dict[str, Any], out_dir: Path, inplace: bool = False,
-                 progress: dict[str, Any] | bool = False) -> dict[str, Any]:
+def run_notebook(
+    notebook: Path,
+    *,
+    parameters: dict[str, Any],
+    out_dir: Path,
+    inplace: bool = False,
+    progress: dict[str, Any] | bool = False,
+) -> dict[str, Any]:
     """Execute one notebook; return ``{"name", "status", "seconds", "results", "error", "path"}``.
 
     ``status`` is ``"ok"``, ``"FAILED"`` or ``"interrupted"`` (Ctrl-C). The executed copy is written
     atomically: an interrupted run leaves the previous file intact; ``path`` is where it is (None if
-    nothing was written). ``progress`` is papermill's per-cell progress bar (False, True or tqdm options).
+    nothing was written). ``progress`` is papermill's per-cell progress bar (False, True or tqdm
+    options).
     """
     import papermill
 
@@ -159,13 +175,25 @@ def run_notebook(notebook: Path, *, parameters: dict[str, Any], out_dir: Path, i
     start = time.perf_counter()
     status, error = "ok", ""
     try:
-        papermill.execute_notebook(str(notebook), str(tmp_out), parameters=parameters or None,
-                                   cwd=str(notebook.parent), progress_bar=progress, kernel_name="python3")
+        papermill.execute_notebook(
+            str(notebook),
+            str(tmp_out),
+            parameters=parameters or None,
+            cwd=str(notebook.parent),
+            progress_bar=progress,
+            kernel_name="python3",
+        )
     except KeyboardInterrupt:
-        status, error = "interrupted", "interrupted (Ctrl-C); the previous executed copy, if any, is untouched"
+        status, error = (
+            "interrupted",
+            "interrupted (Ctrl-C); the previous executed copy, if any, is untouched",
+        )
     except papermill.PapermillExecutionError as err:
         if err.ename == "KeyboardInterrupt":  # the kernel got the Ctrl-C first
-            status, error = "interrupted", "interrupted (Ctrl-C) in " + error_line(err.exec_count, err.ename, "")
+            status, error = (
+                "interrupted",
+                "interrupted (Ctrl-C) in " + error_line(err.exec_count, err.ename, ""),
+            )
         else:
             status, error = "FAILED", error_line(err.exec_count, err.ename, err.evalue)
     except Exception as err:  # the kernel died, the notebook could not be read, ...
@@ -181,8 +209,14 @@ def run_notebook(notebook: Path, *, parameters: dict[str, Any], out_dir: Path, i
     results: dict[str, Any] = {}
     if status == "ok" and results_file is not None and results_file.exists():
         results = json.loads(results_file.read_text())
-    return {"name": notebook.stem, "status": status, "seconds": seconds, "results": results, "error": error,
-            "path": str(path) if path else None}
+    return {
+        "name": notebook.stem,
+        "status": status,
+        "seconds": seconds,
+        "results": results,
+        "error": error,
+        "path": str(path) if path else None,
+    }
 
 
 def _headline(results: dict[str, Any], width: int = 110) -> str:
@@ -212,7 +246,8 @@ def _sigint_ignored() -> Iterator[None]:
 
 
 def _finish_row(row: dict[str, Any], source: Path, build_dir: Path) -> dict[str, Any]:
-    """Add the notebook's title, key figures and (for in-place runs) displayed results; paths relative to build/."""
+    """Add the notebook's title, key figures and (for in-place runs) displayed results; paths
+    relative to build/."""
     from . import report
 
     path = row.pop("path", None)
@@ -241,16 +276,38 @@ def main(argv: list[str] | None = None) -> int:
 
     from . import report
 
-    parser = argparse.ArgumentParser(prog="python -m helpers.course", description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="run every notebook with smoke=True (seconds each)")
-    parser.add_argument("--only", nargs="+", metavar="NN", help="run only notebooks whose names start with these")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                        help="override a parameter in every notebook (papermill's -p)")
-    parser.add_argument("--inplace", action="store_true",
-                        help="write outputs back into notebooks/ (cleaned for committing)")
-    parser.add_argument("--build-dir", type=Path, default=BUILD,
-                        help="where executed copies, results, figures and the report go")
-    parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="the folder of NN_name.ipynb notebooks")
+    parser = argparse.ArgumentParser(
+        prog="python -m coursekit.run", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="run every notebook with smoke=True (seconds each)"
+    )
+    parser.add_argument(
+        "--only", nargs="+", metavar="NN", help="run only notebooks whose names start with these"
+    )
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="override a parameter in every notebook (papermill's -p)",
+    )
+    parser.add_argument(
+        "--inplace",
+        action="store_true",
+        help="write outputs back into notebooks/ (cleaned for committing)",
+    )
+    parser.add_argument(
+        "--build-dir",
+        type=Path,
+        default=BUILD,
+        help="where executed copies, results, figures and the report go",
+    )
+    parser.add_argument(
+        "--notebooks", type=Path, default=NOTEBOOKS, help="the folder of NN_name.ipynb notebooks"
+    )
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
 
@@ -265,7 +322,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     if args.inplace and overrides:
-        print("error: --inplace commits default-parameter runs; it takes no --smoke or -p", file=sys.stderr)
+        print(
+            "error: --inplace commits default-parameter runs; it takes no --smoke or -p",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     build_dir = args.build_dir.resolve()
     results_dir = build_dir / "results"
@@ -273,25 +333,45 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = build_dir / "executed"
     run: dict[str, Any] = {
         "started": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "mode": "in place" if args.inplace else "smoke" if overrides.get("smoke") is True else "full",
-        "command": " ".join(["python -m helpers.course", *argv]),
-        "parameters": overrides, "interrupted": False, "notebooks": [],
+        "mode": "in place"
+        if args.inplace
+        else "smoke"
+        if overrides.get("smoke") is True
+        else "full",
+        "command": " ".join(["python -m coursekit.run", *argv]),
+        "parameters": overrides,
+        "interrupted": False,
+        "notebooks": [],
     }
-    print(f"running {len(selected)} notebook(s){' in smoke mode' if args.smoke else ''}"
-          f"{' in place' if args.inplace else f', executed copies in {out_dir}'}", flush=True)
+    print(
+        f"running {len(selected)} notebook(s){' in smoke mode' if args.smoke else ''}"
+        f"{' in place' if args.inplace else f', executed copies in {out_dir}'}",
+        flush=True,
+    )
     rows: list[dict[str, Any]] = []
     bar = tqdm(total=len(selected), unit="notebook", file=sys.stderr, dynamic_ncols=True)
     try:
         for nb in selected:
             bar.set_description(nb.stem)
-            # a second bar for the cells of the notebook in progress, on a terminal only (it moves the cursor)
-            cells = sys.stderr.isatty() and {"desc": "  cells", "position": 1, "leave": False, "file": sys.stderr,
-                                             "dynamic_ncols": True}
-            row = run_notebook(nb, parameters=parameters, out_dir=out_dir, inplace=args.inplace, progress=cells)
+            # a second bar for the cells of the notebook in progress, on a terminal only (it moves
+            # the cursor)
+            cells = sys.stderr.isatty() and {
+                "desc": "  cells",
+                "position": 1,
+                "leave": False,
+                "file": sys.stderr,
+                "dynamic_ncols": True,
+            }
+            row = run_notebook(
+                nb, parameters=parameters, out_dir=out_dir, inplace=args.inplace, progress=cells
+            )
             rows.append(row)
             bar.update(1)
-            tqdm.write(f"{row['name']:<28} {row['status']:<6} {row['seconds']:7.1f} s  "
-                       f"{row['error'] or _headline(row['results'])}", file=sys.stdout)
+            tqdm.write(
+                f"{row['name']:<28} {row['status']:<6} {row['seconds']:7.1f} s  "
+                f"{row['error'] or _headline(row['results'])}",
+                file=sys.stdout,
+            )
             sys.stdout.flush()
             if row["status"] == "interrupted":
                 raise KeyboardInterrupt
@@ -301,8 +381,18 @@ def main(argv: list[str] | None = None) -> int:
         bar.close()
     with _sigint_ignored():
         done = {r["name"] for r in rows}
-        rows += [{"name": nb.stem, "status": "not run", "seconds": None, "results": {}, "error": "", "path": None}
-                 for nb in selected if nb.stem not in done]
+        rows += [
+            {
+                "name": nb.stem,
+                "status": "not run",
+                "seconds": None,
+                "results": {},
+                "error": "",
+                "path": None,
+            }
+            for nb in selected
+            if nb.stem not in done
+        ]
         sources = {nb.stem: nb for nb in selected}
         run["notebooks"] = [_finish_row(row, sources[row["name"]], build_dir) for row in rows]
         run["environment"] = report.environment(str(overrides.get("device", "auto")))
@@ -310,14 +400,19 @@ def main(argv: list[str] | None = None) -> int:
         failed = [r for r in rows if r["status"] == "FAILED"]
         ok = sum(r["status"] == "ok" for r in rows)
         total = sum(r["seconds"] or 0 for r in rows)
-        print(f"{ok} passed, {len(failed)} failed in {total:.1f} s"
-              + (": " + "; ".join(f"{r['name']} {r['error']}" for r in failed) if failed else ""))
+        print(
+            f"{ok} passed, {len(failed)} failed in {total:.1f} s"
+            + (": " + "; ".join(f"{r['name']} {r['error']}" for r in failed) if failed else "")
+        )
         for r in failed:
             if r.get("executed"):
                 print(f"  traceback of {r['name']}: {build_dir / r['executed']}")
         if run["interrupted"]:
             not_run = [r["name"] for r in rows if r["status"] in ("interrupted", "not run")]
-            print(f"interrupted: {', '.join(not_run) or 'nothing'} left unfinished; finished notebooks are intact")
+            print(
+                f"interrupted: {', '.join(not_run) or 'nothing'} left unfinished; "
+                "finished notebooks are intact"
+            )
         print(f"report: {md} (and report.html)")
     if run["interrupted"]:
         return EXIT_INTERRUPTED

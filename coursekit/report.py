@@ -1,9 +1,9 @@
 """The course report: ``build/report.md`` and ``build/report.html`` after a run of the course.
 
-The runner (``python -m helpers.course``) records each run in ``build/run.json`` (what ran, with
+The runner (``python -m coursekit.run``) records each run in ``build/run.json`` (what ran, with
 which parameters, on which torch and device, each notebook's status, wall time and headline
-numbers) and renders the report from it. ``python -m helpers.report`` renders it again, and
-``python -m helpers.report --table`` prints only the table of notebooks, with links into
+numbers) and renders the report from it. ``python -m coursekit.report`` renders it again, and
+``python -m coursekit.report --table`` prints only the table of notebooks, with links into
 ``notebooks/``, ready to paste into the README.
 
 The table shows, per notebook, its status, wall time and headline numbers: the keys listed in
@@ -23,8 +23,9 @@ import os
 import platform
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import nbformat
 
@@ -39,13 +40,18 @@ STATUSES = ("ok", "FAILED", "interrupted", "not run")
 
 # --------------------------------------------------------------------------- what a run records
 def environment(device: str = "auto") -> dict[str, Any]:
-    """The torch version, the device ``device`` resolves to here (with its name), Python and the OS."""
+    """The torch version, the device ``device`` resolves to here (with its name), Python and the
+    OS."""
     import torch
 
-    from .runtime import get_device
+    from helpers.runtime import get_device
 
-    info: dict[str, Any] = {"torch": torch.__version__, "python": platform.python_version(),
-                            "platform": platform.platform(terse=True), "cpu_count": os.cpu_count()}
+    info: dict[str, Any] = {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "cpu_count": os.cpu_count(),
+    }
     try:
         dev = get_device(device)
     except (ValueError, TypeError) as err:
@@ -64,7 +70,9 @@ def environment(device: str = "auto") -> dict[str, Any]:
 def notebook_title(nb: nbformat.NotebookNode, default: str) -> str:
     """The first ``# heading`` of the notebook's first markdown cell, else ``default``."""
     for cell in nb.cells:
-        if cell.cell_type == "markdown" and "papermill-error-cell-tag" not in cell.get("metadata", {}).get("tags", []):
+        if cell.cell_type == "markdown" and "papermill-error-cell-tag" not in cell.get(
+            "metadata", {}
+        ).get("tags", []):
             for line in cell.source.splitlines():
                 if line.startswith("# "):
                     return line[2:].strip()
@@ -73,7 +81,8 @@ def notebook_title(nb: nbformat.NotebookNode, default: str) -> str:
 
 
 def results_from_notebook(nb: nbformat.NotebookNode) -> dict[str, Any]:
-    """The headline numbers a notebook displays in its last code cell (``results`` as a dict), or ``{}``.
+    """The headline numbers a notebook displays in its last code cell (``results`` as a dict), or
+    ``{}``.
 
     Used when a run wrote no JSON (``--inplace`` passes no ``results_dir``).
     """
@@ -83,7 +92,11 @@ def results_from_notebook(nb: nbformat.NotebookNode) -> dict[str, Any]:
     if not code:
         return {}
     for out in code[-1].get("outputs", []):
-        text = out.get("data", {}).get("text/plain") if out.get("output_type") == "execute_result" else None
+        text = (
+            out.get("data", {}).get("text/plain")
+            if out.get("output_type") == "execute_result"
+            else None
+        )
         if text:
             try:
                 value = ast.literal_eval(text)
@@ -93,8 +106,11 @@ def results_from_notebook(nb: nbformat.NotebookNode) -> dict[str, Any]:
     return {}
 
 
-def extract_figures(nb: nbformat.NotebookNode, name: str, figures_dir: Path, limit: int = 2) -> list[Path]:
-    """Copy up to ``limit`` key PNG figures of an executed notebook to ``figures_dir/<name>-<k>.png``.
+def extract_figures(
+    nb: nbformat.NotebookNode, name: str, figures_dir: Path, limit: int = 2
+) -> list[Path]:
+    """Copy up to ``limit`` key PNG figures of an executed notebook to
+    ``figures_dir/<name>-<k>.png``.
 
     Key figures: the outputs of cells tagged ``report-figure`` if there are any, else the first and
     the last figure of the notebook. Figures of an earlier run of ``name`` are removed first.
@@ -124,13 +140,18 @@ def extract_figures(nb: nbformat.NotebookNode, name: str, figures_dir: Path, lim
 
 # --------------------------------------------------------------------------- formatting
 def format_value(value: Any) -> str:
-    """A headline number as the report shows it: ints with thousands separators, floats to 4 digits."""
+    """A headline number as the report shows it: ints with thousands separators, floats to 4
+    digits."""
     if isinstance(value, bool) or value is None:
         return str(value)
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:.3g}" if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6) else f"{value:.4g}"
+        return (
+            f"{value:.3g}"
+            if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6)
+            else f"{value:.4g}"
+        )
     if isinstance(value, (list, tuple)):
         if len(value) <= 4 and all(not isinstance(v, (list, tuple, dict)) for v in value):
             return "[" + ", ".join(format_value(v) for v in value) + "]"
@@ -139,7 +160,8 @@ def format_value(value: Any) -> str:
 
 
 def flatten_results(results: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts of results as one level, keys joined by dots: ``{"val": {"adam": 0.9}}`` -> ``{"val.adam": 0.9}``."""
+    """Nested dicts of results as one level, keys joined by dots: ``{"val": {"adam": 0.9}}`` ->
+    ``{"val.adam": 0.9}``."""
     flat: dict[str, Any] = {}
     for key, value in results.items():
         if isinstance(value, dict):
@@ -167,18 +189,27 @@ def headline(results: dict[str, Any]) -> list[str]:
     checks, and how many more values it recorded (the report's detail section lists them all).
     The run's own settings (``seed``, ``device``, ``smoke``, ...) are left to the report's header.
     """
-    flat = {k: v for k, v in flatten_results(results).items() if k != HEADLINE_KEY and k not in SETTINGS}
+    flat = {
+        k: v for k, v in flatten_results(results).items() if k != HEADLINE_KEY and k not in SETTINGS
+    }
     chosen = results.get(HEADLINE_KEY)
     if isinstance(chosen, list) and all(isinstance(k, str) for k in chosen):
-        return [f"{key} = {format_value(flat[key])}" if key in flat else f"{key}: not recorded" for key in chosen]
+        return [
+            f"{key} = {format_value(flat[key])}" if key in flat else f"{key}: not recorded"
+            for key in chosen
+        ]
     top = {k: v for k, v in results.items() if k != HEADLINE_KEY and k not in SETTINGS}
-    numbers = {k: v for k, v in top.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    numbers = {
+        k: v for k, v in top.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
     checks = {k: v for k, v in top.items() if isinstance(v, bool)}
     lines = [f"{key} = {format_value(value)}" for key, value in numbers.items()]
     if checks:
         false = [k for k, v in checks.items() if not v]
-        lines.append(f"checks: {len(checks) - len(false)} of {len(checks)} True"
-                     + (f" (False: {', '.join(false)})" if false else ""))
+        lines.append(
+            f"checks: {len(checks) - len(false)} of {len(checks)} True"
+            + (f" (False: {', '.join(false)})" if false else "")
+        )
     more = len(flat) - len(numbers) - len(checks)
     if more:
         lines.append(f"+ {more} more recorded value{'s' if more > 1 else ''}")
@@ -240,7 +271,13 @@ def markdown_table(run: dict[str, Any], links: str | None = "executed") -> str:
     lines = ["| notebook | status | wall time | recorded numbers |", "|---|---|---:|---|"]
     for row in run["notebooks"]:
         title = _md(row.get("title") or row["name"])
-        target = row.get("executed") if links == "executed" else f"notebooks/{row['name']}.ipynb" if links else None
+        target = (
+            row.get("executed")
+            if links == "executed"
+            else f"notebooks/{row['name']}.ipynb"
+            if links
+            else None
+        )
         cell = f"[{title}]({target})" if target else title
         numbers = "<br>".join(_md(n) for n in _numbers(row)) or "—"
         seconds = format_seconds(row.get("seconds")) if row["status"] != "not run" else "—"
@@ -256,39 +293,53 @@ def markdown_report(run: dict[str, Any]) -> str:
     failed = [r for r in run["notebooks"] if r["status"] in ("FAILED", "interrupted")]
     if failed:
         out += ["## Failures", ""]
-        out += [f"- **{r['name']}** {r['status']}: {r.get('error') or 'no error recorded'}"
-                + (f" (executed copy: `{r['executed']}`)" if r.get("executed") else "") for r in failed]
+        out += [
+            f"- **{r['name']}** {r['status']}: {r.get('error') or 'no error recorded'}"
+            + (f" (executed copy: `{r['executed']}`)" if r.get("executed") else "")
+            for r in failed
+        ]
         out.append("")
     detailed = [r for r in run["notebooks"] if r.get("figures") or _recorded(r)]
     if detailed:
         out += ["## Notebooks in detail", ""]
     for row in detailed:
         out += [f"### {row.get('title') or row['name']}", ""]
-        out += [f"![{row['name']}, figure {k}]({path})" for k, path in enumerate(row.get("figures") or [], start=1)]
+        out += [
+            f"![{row['name']}, figure {k}]({path})"
+            for k, path in enumerate(row.get("figures") or [], start=1)
+        ]
         if row.get("figures"):
             out.append("")
         if _recorded(row):
-            out += ["| recorded | value |", "|---|---|"] + [f"| {_md(k)} | {_md(v)} |" for k, v in _recorded(row)]
+            out += ["| recorded | value |", "|---|---|"] + [
+                f"| {_md(k)} | {_md(v)} |" for k, v in _recorded(row)
+            ]
             out.append("")
     return "\n".join(out)
 
 
-_CSS = """
-body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+_CSS = (
+    """
+body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; """
+    """padding: 0 1rem; color: #222; }
 table { border-collapse: collapse; margin: 1rem 0; }
 th, td { border: 1px solid #ccc; padding: .35rem .6rem; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
 td.num { text-align: right; white-space: nowrap; }
-.ok { color: #17692c; font-weight: 600; } .FAILED, .interrupted { color: #b00020; font-weight: 600; }
+.ok { color: #17692c; font-weight: 600; } """
+    """.FAILED, .interrupted { color: #b00020; font-weight: 600; }
 figure { display: inline-block; margin: .5rem 1rem .5rem 0; } img { max-width: 34rem; }
 code { background: #f3f3f3; padding: 0 .2rem; }
 """
+)
 
 
 def html_report(run: dict[str, Any], build_dir: Path) -> str:
     """The report as one self-contained HTML page (figures embedded as data URIs)."""
     esc = html.escape
-    facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v.strip('`'))}</td></tr>" for k, v in _facts(run))
+    facts = "".join(
+        f"<tr><th>{esc(k)}</th><td>{esc(v.strip('`'))}</td></tr>" for k, v in _facts(run)
+    )
     rows = []
     for row in run["notebooks"]:
         title = esc(row.get("title") or row["name"])
@@ -296,8 +347,11 @@ def html_report(run: dict[str, Any], build_dir: Path) -> str:
             title = f'<a href="{esc(row["executed"])}">{title}</a>'
         seconds = format_seconds(row.get("seconds")) if row["status"] != "not run" else "—"
         numbers = "<br>".join(esc(n) for n in _numbers(row)) or "—"
-        rows.append(f'<tr><td>{title}</td><td class="{esc(row["status"].replace(" ", "-"))}">{esc(row["status"])}'
-                    f'</td><td class="num">{esc(seconds)}</td><td>{numbers}</td></tr>')
+        rows.append(
+            f'<tr><td>{title}</td><td class="{esc(row["status"].replace(" ", "-"))}">'
+            f"{esc(row['status'])}"
+            f'</td><td class="num">{esc(seconds)}</td><td>{numbers}</td></tr>'
+        )
     details = []
     for row in run["notebooks"]:
         imgs = []
@@ -305,31 +359,48 @@ def html_report(run: dict[str, Any], build_dir: Path) -> str:
             path = build_dir / rel
             if path.is_file():
                 data = base64.b64encode(path.read_bytes()).decode("ascii")
-                imgs.append(f'<figure><img alt="{esc(row["name"])}, figure {k}" src="data:image/png;base64,{data}">'
-                            f"<figcaption>{esc(row['name'])}, figure {k}</figcaption></figure>")
-        recorded = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in _recorded(row))
+                imgs.append(
+                    f'<figure><img alt="{esc(row["name"])}, figure {k}" '
+                    f'src="data:image/png;base64,{data}">'
+                    f"<figcaption>{esc(row['name'])}, figure {k}</figcaption></figure>"
+                )
+        recorded = "".join(
+            f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in _recorded(row)
+        )
         if imgs or recorded:
-            details.append(f"<h3>{esc(row.get('title') or row['name'])}</h3>" + "".join(imgs)
-                           + (f"<table><tr><th>recorded</th><th>value</th></tr>{recorded}</table>" if recorded else ""))
+            details.append(
+                f"<h3>{esc(row.get('title') or row['name'])}</h3>"
+                + "".join(imgs)
+                + (
+                    f"<table><tr><th>recorded</th><th>value</th></tr>{recorded}</table>"
+                    if recorded
+                    else ""
+                )
+            )
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Course report</title>"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Course report</title>'
         f"<style>{_CSS}</style></head><body>\n<h1>Course report</h1>\n<table>{facts}</table>\n"
         "<h2>Notebooks</h2>\n<table><tr><th>notebook</th><th>status</th><th>wall time</th>"
-        f"<th>recorded numbers</th></tr>\n" + "\n".join(rows) + "</table>\n"
-        + ("<h2>Notebooks in detail</h2>\n" + "\n".join(details) if details else "") + "\n</body></html>\n"
+        f"<th>recorded numbers</th></tr>\n"
+        + "\n".join(rows)
+        + "</table>\n"
+        + ("<h2>Notebooks in detail</h2>\n" + "\n".join(details) if details else "")
+        + "\n</body></html>\n"
     )
 
 
 # --------------------------------------------------------------------------- files
 def file_mode() -> int:
-    """The mode a new file gets under the current umask (``mkstemp`` files are private otherwise)."""
+    """The mode a new file gets under the current umask (``mkstemp`` files are private
+    otherwise)."""
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder (never half-written)."""
+    """Write ``text`` to ``path`` through a temporary file in the same folder (never
+    half-written)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
@@ -342,7 +413,8 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def write_report(run: dict[str, Any], build_dir: Path) -> tuple[Path, Path]:
-    """Save ``run`` as ``build_dir/run.json`` and render ``report.md`` and ``report.html`` from it."""
+    """Save ``run`` as ``build_dir/run.json`` and render ``report.md`` and ``report.html`` from
+    it."""
     build_dir = Path(build_dir)
     write_text_atomic(build_dir / RUN_RECORD, json.dumps(run, indent=2) + "\n")
     md, page = build_dir / "report.md", build_dir / "report.html"
@@ -355,15 +427,24 @@ def load_run(build_dir: Path) -> dict[str, Any]:
     """The run recorded in ``build_dir/run.json``; ``FileNotFoundError`` says how to make one."""
     path = Path(build_dir) / RUN_RECORD
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; run the course first (make course, or make course SMOKE=1)")
+        raise FileNotFoundError(
+            f"{path} does not exist; run the course first (make course, or make course SMOKE=1)"
+        )
     return json.loads(path.read_text())
 
 
 def main(argv: Iterable[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.report", description=__doc__.splitlines()[0])
-    parser.add_argument("--build-dir", type=Path, default=BUILD, help="the runner's build folder (default: build/)")
-    parser.add_argument("--table", action="store_true",
-                        help="print only the table of notebooks, linking into notebooks/ (for the README)")
+    parser = argparse.ArgumentParser(
+        prog="python -m coursekit.report", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--build-dir", type=Path, default=BUILD, help="the runner's build folder (default: build/)"
+    )
+    parser.add_argument(
+        "--table",
+        action="store_true",
+        help="print only the table of notebooks, linking into notebooks/ (for the README)",
+    )
     args = parser.parse_args(None if argv is None else list(argv))
     try:
         run = load_run(args.build_dir)

@@ -1,15 +1,22 @@
-"""Notebook 05 in smoke mode: the numbers it records, its fairness checks, a wrong parameter's error."""
+"""Notebook 05 in smoke mode: the numbers it records, its fairness checks, a wrong parameter's
+error."""
 
 from __future__ import annotations
 
 import math
 
-
 from conftest import outputs_of
 
-STEM = "05_overfitting"
-REMEDIES = ("baseline", "augmentation", "smaller model 784-64-10", "L1 penalty 1e-4", "dropout 0.5",
-            "early stopping", "augmentation + dropout 0.2")
+STEM = "06_overfitting"
+REMEDIES = (
+    "baseline",
+    "augmentation",
+    "smaller model 784-64-10",
+    "L1 penalty 1e-4",
+    "dropout 0.5",
+    "early stopping",
+    "augmentation + dropout 0.2",
+)
 
 
 def test_records_validation_accuracy_and_gap_per_remedy(smoke_run):
@@ -20,7 +27,14 @@ def test_records_validation_accuracy_and_gap_per_remedy(smoke_run):
     assert any(n.startswith("L2: Adam weight_decay=") for n in names)
     assert any(n.startswith("L2: AdamW weight_decay=") for n in names)
     for name, row in table.items():
-        for key in ("val_acc_mean", "val_acc_std", "gap_mean", "gap_std", "val_loss_mean", "epochs_mean"):
+        for key in (
+            "val_acc_mean",
+            "val_acc_std",
+            "gap_mean",
+            "gap_std",
+            "val_loss_mean",
+            "epochs_mean",
+        ):
             assert isinstance(row[key], float) and math.isfinite(row[key]), (name, key)
         # smoke mode trains one epoch on 1,000 images: above chance (10%), below perfect
         assert 0.3 < row["val_acc_mean"] < 1, name
@@ -46,18 +60,24 @@ def test_learning_curve_and_claims_are_recorded(smoke_run):
     assert all(0.3 < v["val_acc"] < 1 and 0.3 < v["train_acc"] <= 1 for v in curve.values())
     assert results["n_train"] == 1000 and results["epochs"] == 1
     for claim, verdicts in results["claims"].items():
-        assert set(verdicts) == {"seeds", "check_seeds"} and all(isinstance(v, bool) for v in verdicts.values()), claim
+        assert set(verdicts) == {"seeds", "check_seeds"} and all(
+            isinstance(v, bool) for v in verdicts.values()
+        ), claim
 
 
 def test_the_harness_is_fair_and_reproducible(smoke_run):
     _, nb = smoke_run(STEM)
     start = outputs_of(nb, "baseline and dropout model start from identical weights")
     assert "start from identical weights: True" in start and "other weights: True" in start
-    assert "the harness reproduces section 1: True" in outputs_of(nb, "the harness reproduces section 1")
+    assert "the harness reproduces section 1: True" in outputs_of(
+        nb, "the harness reproduces section 1"
+    )
     augmentation = outputs_of(nb, "all 8 copies moved identically")
     assert "v2.RandomAffine on the batch, all 8 copies moved identically: True" in augmentation
     assert "RandomAffineBatch, all 8 copies moved identically: False" in augmentation
-    assert "the model holds the best epoch's weights: True" in outputs_of(nb, "holds the best epoch's weights")
+    assert "the model holds the best epoch's weights: True" in outputs_of(
+        nb, "holds the best epoch's weights"
+    )
 
 
 def test_the_weight_decay_and_dropout_demonstrations(smoke_run):
@@ -65,4 +85,8 @@ def test_the_weight_decay_and_dropout_demonstrations(smoke_run):
     decay = outputs_of(nb, "def one_step(")
     assert decay.count(": True") == 3 and "False" not in decay
     dropout = outputs_of(nb, "drop = nn.Dropout(p=0.5)")
-    assert "values [0.0, 2.0]" in dropout and "[0.0, 1.25]" in dropout and "output equals input: True" in dropout
+    assert (
+        "values [0.0, 2.0]" in dropout
+        and "[0.0, 1.25]" in dropout
+        and "output equals input: True" in dropout
+    )

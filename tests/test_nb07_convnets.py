@@ -7,10 +7,9 @@ import ast
 
 import nbformat
 import pytest
-
 from conftest import NOTEBOOK_DIR
 
-STEM = "06_convnets"
+STEM = "07_convnets"
 
 
 def test_records_exact_counts_and_the_conv_check(smoke_run):
@@ -28,7 +27,10 @@ def test_records_sane_accuracies(smoke_run):
     # smoke mode trains on 1,000 images for one epoch: far from the full run, but above chance (10%)
     assert 0.2 < results["cnn_test_accuracy"] <= 1.0
     assert 0.2 < results["mlp_test_accuracy"] <= 1.0
-    for model in ("mlp", "cnn"):  # the exercise's fine-tuned CNN is not recorded: students may skip it
+    for model in (
+        "mlp",
+        "cnn",
+    ):  # the exercise's fine-tuned CNN is not recorded: students may skip it
         shifted = results["shift_accuracy"][model]
         assert sorted(shifted) == ["0", "1", "2", "3"]
         assert all(0.0 <= a <= 1.0 for a in shifted.values())
@@ -49,7 +51,8 @@ def test_time_to_target_is_consistent(smoke_run):
 
 
 def test_the_committed_full_run_meets_the_bar():
-    """The stored outputs of the committed notebook (a full default run): the CNN's headline numbers."""
+    """The stored outputs of the committed notebook (a full default run): the CNN's headline
+    numbers."""
     nb = nbformat.read(NOTEBOOK_DIR / f"{STEM}.ipynb", as_version=4)
     last = [c for c in nb.cells if c.cell_type == "code"][-1]
     shown = next(o for o in last.outputs if o.output_type == "execute_result")

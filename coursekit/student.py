@@ -1,7 +1,8 @@
-"""The student edition: the course without solutions, ``python -m helpers.student`` (``make student``).
+"""The student edition: the course without solutions, ``python -m coursekit.student`` (``make
+student``).
 
-    python -m helpers.student                  # build/student/NN_name.ipynb for every notebook
-    python -m helpers.student --only 03 --check
+    python -m coursekit.student                  # build/student/NN_name.ipynb for every notebook
+    python -m coursekit.student --only 03 --check
 
 Each exercise in a notebook is four cells (see CONTRIBUTING.md): a markdown prompt, the stub
 (tagged ``exercise``; its functions raise ``NotImplementedError("hint: ...")``), the solution
@@ -28,14 +29,16 @@ from typing import Any
 
 import nbformat
 
-from .course import selected_notebooks, write_atomic
+from .run import selected_notebooks, write_atomic
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 STUDENT = PROJECT_ROOT / "build" / "student"
 EXERCISE_TAG, SOLUTION_TAG, NOTE_TAG = "exercise", "solution", "solution-removed"
-NOTE = ("*Solution removed in the student edition: complete the stub above (it raises "
-        "`NotImplementedError` until you do); the next cell checks your answer.*")
+NOTE = (
+    "*Solution removed in the student edition: complete the stub above (it raises "
+    "`NotImplementedError` until you do); the next cell checks your answer.*"
+)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _FRAME = re.compile(r"^\s*(?:(?:Cell|Input) In\s*\[(\d+)\]|File\s)")
 _PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
@@ -47,7 +50,8 @@ def _tags(cell: Any) -> list[str]:
 
 @dataclass(frozen=True)
 class Exercise:
-    """Cell indices of one exercise: its stub, its solution and the first code cell after the solution."""
+    """Cell indices of one exercise: its stub, its solution and the first code cell after the
+    solution."""
 
     stub: int
     solution: int
@@ -55,7 +59,8 @@ class Exercise:
 
 
 def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
-    """The exercises of a notebook, in order; ``ValueError`` if a solution cell has no stub before it."""
+    """The exercises of a notebook, in order; ``ValueError`` if a solution cell has no stub
+    before it."""
     found, stub = [], None
     for i, cell in enumerate(nb.cells):
         tags = _tags(cell)
@@ -63,16 +68,21 @@ def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
             stub = i
         if SOLUTION_TAG in tags:
             if stub is None:
-                raise ValueError(f"cell {i} is tagged 'solution' but no cell tagged 'exercise' (the stub) "
-                                 f"comes before it since the previous solution")
-            check = next((j for j in range(i + 1, len(nb.cells)) if nb.cells[j].cell_type == "code"), None)
+                raise ValueError(
+                    f"cell {i} is tagged 'solution' but no cell tagged 'exercise' (the stub) "
+                    f"comes before it since the previous solution"
+                )
+            check = next(
+                (j for j in range(i + 1, len(nb.cells)) if nb.cells[j].cell_type == "code"), None
+            )
             found.append(Exercise(stub, i, check))
             stub = None
     return found
 
 
 def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``nb`` with every solution cell (and its outputs) replaced by a short markdown note."""
+    """A copy of ``nb`` with every solution cell (and its outputs) replaced by a short markdown
+    note."""
     solutions = {ex.solution for ex in exercises(nb)}
     out = copy.deepcopy(nb)
     cells = []
@@ -88,7 +98,8 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def write_student_edition(notebooks: list[Path], out_dir: Path) -> list[Path]:
-    """Write the student edition of each notebook to ``out_dir/<same name>``; return the paths written."""
+    """Write the student edition of each notebook to ``out_dir/<same name>``; return the paths
+    written."""
     written = []
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
@@ -102,9 +113,10 @@ def write_student_edition(notebooks: list[Path], out_dir: Path) -> list[Path]:
     return written
 
 
-# --------------------------------------------------------------------------- checking an executed edition
+# --------------------------------------------------------------------- checking an executed edition
 def raising_cell(output: dict[str, Any]) -> int | None:
-    """The execution count of the notebook cell whose code raised an error output, from its traceback.
+    """The execution count of the notebook cell whose code raised an error output, from its
+    traceback.
 
     IPython names a frame in notebook code ``Cell In[7], line 3``; the last frame is where the
     exception was raised. None when that frame is not notebook code (a library) or is unknown.
@@ -121,7 +133,8 @@ def raising_cell(output: dict[str, Any]) -> int | None:
 
 
 def student_run_problems(executed: nbformat.NotebookNode) -> list[str]:
-    """What is wrong with an executed student notebook (run with errors allowed); empty when all is well.
+    """What is wrong with an executed student notebook (run with errors allowed); empty when all is
+    well.
 
     Accepted: a ``NotImplementedError`` raised inside a cell tagged ``exercise``. Required: every
     exercise's check (the first code cell after the note that replaced the solution) raised one.
@@ -138,23 +151,31 @@ def student_run_problems(executed: nbformat.NotebookNode) -> list[str]:
                 accepted.add(i)
                 continue
             where = f"cell [{cell.get('execution_count')}]"
-            why = ("raised outside the exercise stubs" if out.get("ename") == "NotImplementedError"
-                   else "not an exercise stub's NotImplementedError")
-            problems.append(f"{where}: {out.get('ename')}: {str(out.get('evalue')).splitlines()[0] if out.get('evalue') else ''}"
-                            f" ({why})")
+            why = (
+                "raised outside the exercise stubs"
+                if out.get("ename") == "NotImplementedError"
+                else "not an exercise stub's NotImplementedError"
+            )
+            evalue = str(out.get("evalue")).splitlines()[0] if out.get("evalue") else ""
+            problems.append(f"{where}: {out.get('ename')}: {evalue} ({why})")
     for k, i in enumerate(i for i, c in enumerate(cells) if NOTE_TAG in _tags(c)):
         check = next((j for j in range(i + 1, len(cells)) if cells[j].cell_type == "code"), None)
         if check is None:
             problems.append(f"exercise {k + 1}: no check cell after the removed solution")
         elif check not in accepted:
-            problems.append(f"exercise {k + 1}: its check, cell [{cells[check].get('execution_count')}], did not raise "
-                            f"the stub's NotImplementedError (does it call the function of the stub?)")
+            problems.append(
+                f"exercise {k + 1}: its check, cell [{cells[check].get('execution_count')}], "
+                "did not raise "
+                f"the stub's NotImplementedError (does it call the function of the stub?)"
+            )
     return problems
 
 
-def run_student_notebook(path: Path, out_path: Path, parameters: dict[str, Any] | None = None,
-                         timeout: int = 600) -> nbformat.NotebookNode:
-    """Execute a student notebook with papermill, carrying on past errors; return the executed notebook.
+def run_student_notebook(
+    path: Path, out_path: Path, parameters: dict[str, Any] | None = None, timeout: int = 600
+) -> nbformat.NotebookNode:
+    """Execute a student notebook with papermill, carrying on past errors; return the executed
+    notebook.
 
     ``parameters`` default to ``{"smoke": True}``. Papermill's error-marker cells are removed.
     """
@@ -162,9 +183,16 @@ def run_student_notebook(path: Path, out_path: Path, parameters: dict[str, Any] 
 
     params = {"smoke": True} if parameters is None else parameters
     try:
-        papermill.execute_notebook(str(path), str(out_path), parameters=params or None, cwd=str(Path(path).parent),
-                                   progress_bar=False, kernel_name="python3", allow_errors=True,
-                                   execution_timeout=timeout)
+        papermill.execute_notebook(
+            str(path),
+            str(out_path),
+            parameters=params or None,
+            cwd=str(Path(path).parent),
+            progress_bar=False,
+            kernel_name="python3",
+            allow_errors=True,
+            execution_timeout=timeout,
+        )
     except papermill.PapermillExecutionError:
         pass  # inspected below, every error at once
     nb = nbformat.read(out_path, as_version=4)
@@ -173,12 +201,23 @@ def run_student_notebook(path: Path, out_path: Path, parameters: dict[str, Any] 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.student", description=__doc__.splitlines()[0])
-    parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help="the folder of NN_name.ipynb notebooks")
-    parser.add_argument("--out", type=Path, default=STUDENT, help="where the student edition goes (build/student/)")
-    parser.add_argument("--only", nargs="+", metavar="NN", help="only notebooks whose names start with these")
-    parser.add_argument("--check", action="store_true",
-                        help="run each student notebook in smoke mode and check that only exercise stubs fail")
+    parser = argparse.ArgumentParser(
+        prog="python -m coursekit.student", description=" ".join(__doc__.split("\n\n")[0].split())
+    )
+    parser.add_argument(
+        "--notebooks", type=Path, default=NOTEBOOKS, help="the folder of NN_name.ipynb notebooks"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=STUDENT, help="where the student edition goes (build/student/)"
+    )
+    parser.add_argument(
+        "--only", nargs="+", metavar="NN", help="only notebooks whose names start with these"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="run each student notebook in smoke mode and check that only exercise stubs fail",
+    )
     args = parser.parse_args(argv)
     try:
         written = write_student_edition(selected_notebooks(args.only, args.notebooks), args.out)
@@ -195,8 +234,15 @@ def main(argv: list[str] | None = None) -> int:
         for path in written:
             problems = student_run_problems(run_student_notebook(path, Path(tmp) / path.name))
             broken += bool(problems)
-            print(f"{path.stem}: " + ("ok, only the exercise stubs raise" if not problems else
-                                      "BROKEN\n  " + "\n  ".join(problems)), flush=True)
+            print(
+                f"{path.stem}: "
+                + (
+                    "ok, only the exercise stubs raise"
+                    if not problems
+                    else "BROKEN\n  " + "\n  ".join(problems)
+                ),
+                flush=True,
+            )
     return 1 if broken else 0
 
 
