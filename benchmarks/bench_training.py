@@ -8,14 +8,28 @@ test: timings depend on the machine.
 
     python benchmarks/bench_training.py            # 10 epochs, the recipe
     python benchmarks/bench_training.py --epochs 2 # shorter
+    python benchmarks/bench_training.py --busy 2   # under 2 competing CPU-bound processes
+
+It also prints the fast path's time per step next to the compute floor (the step's FLOPs divided
+by the matrix-multiply rate measured here, at the step's own shapes), and appends one line of
+JSON per run to ``benchmarks/history.jsonl`` (commit, date, machine, torch version, figures), so
+that a regression shows in the history (``--no-history`` to skip).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import multiprocessing
+import os
+import platform
+import subprocess
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
 
 import torch
 import torchvision
@@ -72,6 +86,76 @@ def helper_fit(epochs: int, seed: int, data_dir: str | None, device: str) -> tup
     return seconds, helpers.evaluate(net, loaders["test"])["accuracy"]
 
 
+HISTORY = Path(__file__).resolve().parent / "history.jsonl"
+BATCH = 64
+
+
+def step_flops(net: nn.Module, batch: int = BATCH) -> int:
+    """FLOPs of one training step of an MLP of ``nn.Linear`` layers: forward 2·B·in·out per layer,
+    backward twice that (gradients for the weights and for the layer's input)."""
+    macs = sum(m.in_features * m.out_features for m in net.modules() if isinstance(m, nn.Linear))
+    return 3 * 2 * batch * macs
+
+
+def matmul_rate(net: nn.Module, batch: int = BATCH, repeats: int = 200) -> float:
+    """FLOP/s of ``torch.mm`` at the shapes of ``net``'s forward pass, measured on this machine."""
+    shapes = [(m.in_features, m.out_features) for m in net.modules() if isinstance(m, nn.Linear)]
+    pairs = [(torch.randn(batch, i), torch.randn(i, o)) for i, o in shapes]
+    for a, b in pairs:  # warm-up
+        torch.mm(a, b)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        for a, b in pairs:
+            torch.mm(a, b)
+    seconds = time.perf_counter() - start
+    return repeats * sum(2 * batch * i * o for i, o in shapes) / seconds
+
+
+def _spin() -> None:
+    """A CPU-bound loop that competes for a core until it is terminated."""
+    while True:
+        pass
+
+
+@contextlib.contextmanager
+def competing_load(processes: int) -> Iterator[None]:
+    """Run ``processes`` CPU-bound processes for the duration of the block, then stop them."""
+    ctx = multiprocessing.get_context("spawn")
+    spinners = [ctx.Process(target=_spin, daemon=True) for _ in range(processes)]
+    for p in spinners:
+        p.start()
+    try:
+        yield
+    finally:
+        for p in spinners:
+            p.terminate()
+        for p in spinners:
+            p.join()
+
+
+def record(entry: dict) -> None:
+    """Append ``entry`` with the commit, date, machine and torch version to the history file."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=HISTORY.parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    entry = {
+        "commit": commit,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "torch": torch.__version__,
+        **entry,
+    }
+    with open(HISTORY, "a") as fh:  # one short line: an append is all or nothing in practice
+        fh.write(json.dumps(entry) + "\n")
+
+
 def isolated(fn, *args):
     """Run ``fn(*args)`` in a fresh Python process and return its result.
 
@@ -97,22 +181,60 @@ def main() -> None:
     parser.add_argument(
         "--device", default="auto", help="device for the fast path: auto, cpu, cuda, mps"
     )
+    parser.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run both under N competing CPU-bound processes (default 0: a quiet machine)",
+    )
+    parser.add_argument("--no-history", action="store_true", help="don't append to the history")
     args = parser.parse_args()
+    if args.epochs < 1 or args.busy < 0:
+        parser.error(f"--epochs must be >= 1 and --busy >= 0, got {args.epochs} and {args.busy}")
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, fast path on "
-        f"{helpers.get_device(args.device)}, {args.epochs} epochs each"
+        f"{helpers.get_device(args.device)}, {args.epochs} epochs each, "
+        f"{args.busy} competing processes, load average {os.getloadavg()[0]:.1f}"
     )
-    plain_s, plain_acc = isolated(plain_loop, args.epochs, args.seed, args.data_dir)
-    print(
-        f"plain DataLoader + ToTensor loop: {plain_s:7.1f} s   "
-        f"test accuracy {100 * plain_acc:.2f}%",
-        flush=True,
-    )
-    fast_s, fast_acc = isolated(helper_fit, args.epochs, args.seed, args.data_dir, args.device)
-    print(
-        f"helpers.fit, in-memory fast path: {fast_s:7.1f} s   test accuracy {100 * fast_acc:.2f}%"
-    )
+    with competing_load(args.busy):
+        plain_s, plain_acc = isolated(plain_loop, args.epochs, args.seed, args.data_dir)
+        print(
+            f"plain DataLoader + ToTensor loop: {plain_s:7.1f} s   "
+            f"test accuracy {100 * plain_acc:.2f}%",
+            flush=True,
+        )
+        fast_s, fast_acc = isolated(helper_fit, args.epochs, args.seed, args.data_dir, args.device)
+        print(
+            f"helpers.fit, in-memory fast path: {fast_s:7.1f} s   "
+            f"test accuracy {100 * fast_acc:.2f}%"
+        )
+        net = helpers.Net()
+        rate = matmul_rate(net)
+    steps = args.epochs * -(-60_000 // BATCH)
+    step_ms, floor_ms = 1000 * fast_s / steps, 1000 * step_flops(net) / rate
     print(f"speed-up (plain / helpers): {plain_s / fast_s:.2f}x")
+    print(
+        f"fast path: {step_ms:.3f} ms per step; compute floor {floor_ms:.3f} ms "
+        f"({step_flops(net) / 1e6:.1f} MFLOP at {rate / 1e9:.1f} GFLOP/s measured at the "
+        f"step's shapes): {step_ms / floor_ms:.1f}x the floor"
+    )
+    if not args.no_history:
+        record(
+            {
+                "epochs": args.epochs,
+                "busy": args.busy,
+                "threads": torch.get_num_threads(),
+                "plain_s": round(plain_s, 2),
+                "fast_s": round(fast_s, 2),
+                "ratio": round(plain_s / fast_s, 2),
+                "plain_acc": plain_acc,
+                "fast_acc": fast_acc,
+                "step_ms": round(step_ms, 4),
+                "floor_ms": round(floor_ms, 4),
+            }
+        )
+        print(f"appended to {HISTORY.relative_to(HISTORY.parent.parent)}")
 
 
 if __name__ == "__main__":
