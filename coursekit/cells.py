@@ -94,9 +94,13 @@ class Exercise:
 
 
 def _prompt_title(text: str) -> tuple[str, str]:
-    """The exercise's kind (Build, Experiment, Explain or "") and a one-line title."""
-    kind = next((k for k in _KINDS if re.search(rf"\b{k}\b", text)), "")
-    first = next((line for line in text.strip().splitlines() if line.strip()), "")
+    """The exercise's kind (Build, Experiment, Explain or "") and a one-line title, from the
+    prompt's ``Exercise N`` line (``### Exercise 2 (Experiment): ...``), else its first line."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    named = next((line for line in lines if re.search(r"\bExercise\s+\d", line)), None)
+    first = named or (lines[0] if lines else "")
+    kind = next((k for k in _KINDS if re.search(rf"\b{k}\b", first)), "")
+    kind = kind or next((k for k in _KINDS if re.search(rf"\({k}\)|\b{k}:", text)), "")
     title = re.sub(r"^#+\s*|\*\*|`", "", first).strip()
     return kind, title if len(title) <= 80 else title[:77] + "..."
 

@@ -22,6 +22,7 @@ import argparse
 import ast
 import copy
 import re
+import symtable
 import sys
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -51,32 +52,58 @@ def _root(node: ast.AST) -> str | None:
 class Names(NamedTuple):
     """What one cell's code reads and binds (see :func:`names`)."""
 
-    reads: set[str]  # names and attributes read before the cell binds them
+    reads: set[str]  # names read before the cell binds them
     binds: set[str]  # names (re)bound: assignments, definitions, imports
     mutates: set[str]  # names changed in place: ``x[...] = ``, ``x.a = ``, ``x.append(...)``
     attributes: set[str]  # attributes assigned: ``Value.tanh = ...`` gives ``tanh``
+    attribute_reads: set[str]  # attributes read: ``x.tanh()`` gives ``tanh``
 
 
-def _statement_names(stmt: ast.stmt) -> tuple[set[str], set[str], set[str], set[str]]:
-    loads, binds, mutates, attributes = set(), set(), set(), set()
+def _scopes(table: symtable.SymbolTable) -> list[symtable.SymbolTable]:
+    found = [table]
+    for child in table.get_children():
+        found += _scopes(child)
+    return found
+
+
+def _statement_names(stmt: ast.stmt) -> Names:
+    """What one top-level statement reads and binds, scope-aware: a
+    function's parameters and locals, a comprehension's variables are not the cell's names."""
+    module = symtable.symtable(ast.unparse(stmt), "<cell>", "exec")
+    reads = {sym.get_name() for sym in module.get_symbols() if sym.is_referenced()}
+    binds = {
+        sym.get_name()
+        for sym in module.get_symbols()
+        if sym.is_assigned() or sym.is_imported() or sym.is_namespace()
+    }
+    for scope in _scopes(module)[1:]:
+        for sym in scope.get_symbols():
+            if sym.is_global() and sym.is_referenced():
+                reads.add(sym.get_name())
+            if sym.is_declared_global() and sym.is_assigned():
+                binds.add(sym.get_name())
+    mutates, attributes, attribute_reads = set(), set(), set()
     for node in ast.walk(stmt):
-        if isinstance(node, ast.Name):
-            (loads if isinstance(node.ctx, ast.Load) else binds).add(node.id)
-        elif isinstance(node, ast.Attribute):
-            loads.add(node.attr)
+        if isinstance(node, ast.Attribute):
+            attribute_reads.add(node.attr)
             if isinstance(node.ctx, ast.Store):
                 attributes.add(node.attr)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            binds.add(node.name)
-        elif isinstance(node, ast.alias):
-            binds.add((node.asname or node.name).split(".")[0])
         if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
             mutates.add(_root(node) or "")
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             if node.func.attr in _MUTATORS:
                 mutates.add(_root(node.func.value) or "")
-    mutates.discard("")
-    return loads, binds, mutates, attributes
+    globals_ = (
+        reads
+        | binds
+        | {
+            sym.get_name()
+            for scope in _scopes(module)
+            for sym in scope.get_symbols()
+            if sym.is_global()
+        }
+    )
+    return Names(reads, binds, mutates & globals_, attributes, attribute_reads)
 
 
 def names(code: str) -> Names | None:
@@ -85,17 +112,17 @@ def names(code: str) -> Names | None:
     A name counts as read when a statement reads it before an earlier statement of the cell
     bound it (``x = x + 1`` reads ``x``). IPython magics (``%time``, ``!ls``) are ignored.
     """
+    found = Names(set(), set(), set(), set(), set())
     try:
-        tree = ast.parse(_MAGIC.sub("", code))
-    except SyntaxError:
+        statements = [_statement_names(s) for s in ast.parse(_MAGIC.sub("", code)).body]
+    except SyntaxError:  # not Python (top-level await, a typo)
         return None
-    found = Names(set(), set(), set(), set())
-    for stmt in tree.body:
-        loads, binds, mutates, attributes = _statement_names(stmt)
-        found.reads.update(loads - found.binds)
-        found.binds.update(binds)
-        found.mutates.update(mutates)
-        found.attributes.update(attributes)
+    for stmt in statements:
+        found.reads.update(stmt.reads - found.binds)
+        found.binds.update(stmt.binds)
+        found.mutates.update(stmt.mutates)
+        found.attributes.update(stmt.attributes)
+        found.attribute_reads.update(stmt.attribute_reads)
     return found
 
 
@@ -108,6 +135,7 @@ def dependent_cells(nb: nbformat.NotebookNode, sources: set[int]) -> set[int]:
     a name as a word. Erring on the side of "depends" only clears an output too many.
     """
     tainted: set[str] = set()
+    tainted_attributes: set[str] = set()
     found = set()
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -115,10 +143,11 @@ def dependent_cells(nb: nbformat.NotebookNode, sources: set[int]) -> set[int]:
         parsed = names(cells.source(cell))
         if parsed is None:
             words = set(re.findall(r"\w+", cells.source(cell)))
-            parsed = Names(words, set(), set(), set())
-        if i in sources or parsed.reads & tainted:
+            parsed = Names(words, set(), set(), set(), words)
+        if i in sources or parsed.reads & tainted or parsed.attribute_reads & tainted_attributes:
             found.add(i)
-            tainted |= parsed.binds | parsed.mutates | parsed.attributes
+            tainted |= parsed.binds | parsed.mutates
+            tainted_attributes |= parsed.attributes
         else:
             tainted -= parsed.binds
     return found

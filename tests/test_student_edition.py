@@ -119,7 +119,7 @@ def code_cells(*sources: str) -> nbformat.NotebookNode:
 def test_dependence_follows_names_through_cells_and_stops_where_a_name_is_rebound():
     nb = code_cells(
         "results = {}\nrate = 0.1",  # 0
-        "def pick(rates):\n    return rates[0]\nValue.step = pick",  # 1: the "solution"
+        "def pick(rates):\n    return rates[0]\nValue.step = pick\nfor s in [1]:\n    pass",  # 1
         "best = pick([rate])",  # 2: reads pick
         "results['best'] = best",  # 3: reads best, changes results
         "print(results)",  # 4: results was changed by a dependent cell
@@ -129,8 +129,10 @@ def test_dependence_follows_names_through_cells_and_stops_where_a_name_is_reboun
         "%time y = 1\nresults = results | {}",  # 8: a magic; reads results, then rebinds it
         "print(results)",  # 9: still tainted
         "results?",  # 10: not Python: a mention of a tainted name is enough
+        "squares = {s: s * s for s in range(3)}\ndef f(pick):\n    return pick",  # 11: locals
+        "def g():\n    return pick(s)",  # 12: reads the module's pick and s
     )
-    assert dependent_cells(nb, {1}) == {1, 2, 3, 4, 7, 8, 9, 10}
+    assert dependent_cells(nb, {1}) == {1, 2, 3, 4, 7, 8, 9, 10, 12}
     assert dependent_cells(nb, set()) == set()
 
 
