@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,7 @@ def execute(
     The run is a child process, so a kernel that never answers is stopped after
     ``notebook_timeout`` seconds; a cell that runs past ``timeout`` seconds is interrupted.
     """
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     in_path = out_path.with_name("input.ipynb")
     nbformat.write(nb, in_path)
     job = {
@@ -366,6 +368,7 @@ def grade_file(
             "they were copies, the submission is intact"
         )
     exits = [n for n in run_notes if "SystemExit" in n]
+    exits += [f"exercise {r['number']}" for r in results if r["detail"].startswith("SystemExit")]
     if exits:
         problems.append(f"it raised SystemExit ({exits[0]}); the cells after it still ran")
     report["problem"] = "; ".join(problems)
@@ -566,12 +569,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     reports = []
     for path in files:
-        report = grade_file(
-            path,
-            references,
-            timeout=args.timeout,
-            notebook_timeout=args.notebook_timeout,
-        )
+        try:
+            report = grade_file(
+                path, references, timeout=args.timeout, notebook_timeout=args.notebook_timeout
+            )
+        except Exception as err:  # a bug of the grader's: this submission's line says so
+            traceback.print_exc()
+            report = {"submission": str(path), "notebook": "", "exercises": [], "notes": []}
+            report["problem"] = f"the grader failed on it: {type(err).__name__}: {err}"[:300]
         reports.append(report)
         print(
             f"{path}: {report['notebook'] or '-'} {score(report) or ''}"

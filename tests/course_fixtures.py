@@ -89,27 +89,35 @@ def exercise_cells(name: str, number: int) -> list[nbformat.NotebookNode]:
     return found
 
 
-def full_notebook() -> nbformat.NotebookNode:
-    """Title, parameters, setup, three exercises, a cell that reads the experiment's result, an
-    independent cell."""
-    nb = nbformat.v4.new_notebook()
+def notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
+    """A notebook of ``cells`` for the python3 kernel."""
+    nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
         "language": "python",
     }
-    nb.cells = [
-        markdown("# 09 · Test\n\nA test notebook.", cell_id="title"),
-        code("seed = 0\nsmoke = False\ndata_dir = None", "parameters", cell_id="params"),
-        code("print('setup, smoke', smoke)", printed="setup, smoke False", cell_id="setup"),
-        *exercise_cells("double", 1),
-        *exercise_cells("best_rate", 2),
-        code(
-            'print("in this run the chosen rate was", chosen)',
-            printed="in this run the chosen rate was 0.12",
-            cell_id="uses-chosen",
-        ),
-        *exercise_cells("halve", 3),
-        code('print("independent output", seed)', printed="independent output 0", cell_id="tail"),
-    ]
     return nb
+
+
+def full_notebook() -> nbformat.NotebookNode:
+    """Title, parameters, setup, three exercises, a cell that reads the experiment's result, an
+    independent cell."""
+    return notebook(
+        [
+            markdown("# 09 · Test\n\nA test notebook.", cell_id="title"),
+            code("seed = 0\nsmoke = False\ndata_dir = None", "parameters", cell_id="params"),
+            code("print('setup, smoke', smoke)", printed="setup, smoke False", cell_id="setup"),
+            *exercise_cells("double", 1),
+            *exercise_cells("best_rate", 2),
+            code(
+                'print("in this run the chosen rate was", chosen)',
+                printed="in this run the chosen rate was 0.12",
+                cell_id="uses-chosen",
+            ),
+            *exercise_cells("halve", 3),
+            code(
+                'print("independent output", seed)', printed="independent output 0", cell_id="tail"
+            ),
+        ]
+    )

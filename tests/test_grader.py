@@ -11,10 +11,13 @@ from __future__ import annotations
 import copy
 import csv
 import hashlib
+import os
+import signal
+import time
 
 import nbformat
 import pytest
-from course_fixtures import full_notebook
+from course_fixtures import full_notebook, notebook
 
 from coursekit import grade
 from coursekit.student import student_notebook
@@ -176,3 +179,31 @@ def test_reports_render_every_status():
     page = grade.html_page([report])
     assert "d &lt;b&gt;" in page and "<b>" not in page
     assert grade.csv_text([report]).count("\n") == 6
+
+
+def test_a_loop_that_swallows_the_interrupt_is_stopped_and_its_kernel_with_it(tmp_path):
+    nb = notebook(
+        [
+            nbformat.v4.new_code_cell(
+                "import os, pathlib\npathlib.Path('pid').write_text(str(os.getpid()))"
+            ),
+            nbformat.v4.new_code_cell(
+                "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
+                "    except KeyboardInterrupt:\n        pass"
+            ),
+        ]
+    )
+    (tmp_path / "work").mkdir()
+    out = tmp_path / "out" / "executed.ipynb"
+    stopped = grade.execute(nb, out, tmp_path / "work", {}, timeout=2, notebook_timeout=30)
+    assert stopped == "the whole notebook ran past 30 s and was stopped"
+    pid = int((tmp_path / "work" / "pid").read_text())
+    for _ in range(50):  # the kernel goes with the runner (at once, or when it sees its parent go)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("the kernel outlived the stopped run")
