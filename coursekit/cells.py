@@ -57,7 +57,6 @@ def title(nb: nbformat.NotebookNode, default: str) -> str:
 
 # ------------------------------------------------------------------------- the exercise layout
 SOLUTION_HEADING = "**Solution** (collapsed; click the dots to show it)"
-_KINDS = ("Build", "Experiment", "Explain")
 
 
 def cell_id(cell: Any) -> str | None:
@@ -96,11 +95,13 @@ class Exercise:
 def _prompt_title(text: str) -> tuple[str, str]:
     """The exercise's kind (Build, Experiment, Explain or "") and a one-line title, from the
     prompt's ``Exercise N`` line (``### Exercise 2 (Experiment): ...``), else its first line."""
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    named = next((line for line in lines if re.search(r"\bExercise\s+\d", line)), None)
-    first = named or (lines[0] if lines else "")
-    kind = next((k for k in _KINDS if re.search(rf"\b{k}\b", first)), "")
-    kind = kind or next((k for k in _KINDS if re.search(rf"\({k}\)|\b{k}:", text)), "")
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    named = [line for line in lines if re.search(r"\bExercise\s+\d", line)]
+    headings = [line for line in named if line.startswith(("#", "**"))]
+    first = (headings or named or lines or [""])[0]
+    found = re.search(r"\b(build|experiment|explain)\b", first, re.I)
+    found = found or re.search(r"\((build|experiment|explain)\b", text, re.I)
+    kind = found.group(1).capitalize() if found else ""
     title = re.sub(r"^#+\s*|\*\*|`", "", first).strip()
     return kind, title if len(title) <= 80 else title[:77] + "..."
 
@@ -130,6 +131,7 @@ def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
         if (
             prompt is None
             or prompt.cell_type != "markdown"
+            or {SOLUTION_TAG, ANSWER_TAG} & set(tags(prompt))
             or "exercise" not in source(prompt).lower()
         ):
             raise ValueError(

@@ -15,7 +15,8 @@ as
 - **failed**: its check raised; the report gives the check's message;
 - **not attempted**: its check raised the stub's ``NotImplementedError``;
 - **timed out**: its check ran past the per-cell timeout (or the whole notebook did);
-- **missing**: the submission lacks the exercise's stub or check (another version of the course).
+- **missing**: the submission lacks the exercise's check (another version of the course; a
+  missing stub is reported too, and the check still runs).
 
 Bad input costs one line in the report and the other submissions are still graded: a file that
 is not a notebook, a notebook of another course or version, an infinite loop, ``SystemExit``,
@@ -247,10 +248,10 @@ def judge(
         check_id = cells.cell_id(reference["nb"].cells[ex.check])
         check = by_id.get(check_id)
         graded.add(check_id)
-        if executed is not None and (check is None or stub_id not in by_id):
-            lost = f"its stub (cell id {stub_id})" if stub_id not in by_id else ""
-            lost = lost or f"its check (cell id {check_id})"
-            row.update(status="missing", detail=f"{lost} is not in the submission")
+        if executed is not None and check is None:
+            row.update(
+                status="missing", detail=f"its check (cell id {check_id}) is not in the submission"
+            )
         elif check is None or check.get("execution_count") is None:
             row.update(
                 status="timed out" if "ran past" in stopped else "failed",
@@ -266,6 +267,8 @@ def judge(
                 row.update(status="timed out", detail="the check ran past the per-cell timeout")
             else:
                 row.update(status="failed", detail=describe(error))
+        if executed is not None and stub_id not in by_id:
+            row["lost"] = f"its stub (cell id {stub_id}) is not in the submission"
         results.append(row)
     notes = []
     stubs = {
@@ -353,13 +356,14 @@ def grade_file(
                 )
     report["exercises"] = results
     report["notes"] = notes + run_notes
-    missing = [r for r in results if r["status"] == "missing"]
+    lost = []
+    for r in results:
+        why = r.pop("lost", "") or (r["detail"] if r["status"] == "missing" else "")
+        if why:
+            lost.append(f"exercise {r['number']}: {why}")
     problems = []
-    if missing:
-        problems.append(
-            "another version of the course: "
-            + "; ".join(f"exercise {r['number']}: {r['detail']}" for r in missing)
-        )
+    if lost:
+        problems.append("another version of the course: " + "; ".join(lost))
     if stopped:
         problems.append(stopped)
     if deleted:

@@ -136,7 +136,7 @@ def test_bad_input_costs_one_line_each(graded):
     [essay] = table["essay.ipynb"]
     assert essay["problem"].startswith("not a notebook: ") and essay["status"] == ""
     other = table["other.ipynb"]
-    assert [r["status"] for r in other] == ["not attempted", "missing", "missing"]
+    assert [r["status"] for r in other] == ["not attempted", "not attempted", "missing"]
     assert other[0]["problem"] == (
         "another version of the course: exercise 2: its stub (cell id best_rate-stub) is not in "
         "the submission; exercise 3: its check (cell id halve-check) is not in the submission"

@@ -37,6 +37,24 @@ def test_the_parser_finds_every_cell_of_every_exercise():
     assert cells.layout_problems(nb) == []
 
 
+def test_the_kind_and_title_come_from_the_exercise_heading():
+    nb = full_notebook()
+    nb.cells[3].source = (
+        "Calibration is next; Exercise 3 fixes it.\n\n## Exercises\n\n"
+        "### Exercise 1 (build and explain): the `double` function\nWrite it."
+    )
+    nb.cells[8].source = "**Exercise 2.** No kind named here."
+    first, second, _ = cells.exercises(nb)
+    assert (first.kind, first.title) == (
+        "Build",
+        "Exercise 1 (build and explain): the double function",
+    )
+    assert (second.kind, second.title) == ("", "Exercise 2. No kind named here.")
+    nb.cells[8].metadata["tags"] = ["answer"]
+    with pytest.raises(ValueError, match=r"cell 8 must be its markdown prompt"):
+        cells.exercises(nb)
+
+
 def test_the_parser_accepts_hints_and_the_older_layout_but_says_what_is_missing():
     nb = full_notebook()
     nb.cells.insert(5, markdown("*A longer hint.*"))
