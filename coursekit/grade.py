@@ -65,27 +65,41 @@ _TIMEOUT_ERROR = "KeyboardInterrupt"  # what a cell interrupted at the per-cell 
 
 
 # ---------------------------------------------------------------------------- the course's side
+def reference(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    """What the grader needs of a full course notebook: ``{"nb", "exercises", "ids"}``;
+    ``ValueError`` (from :func:`coursekit.cells.exercises`) when its exercises break the layout."""
+    ids = {cells.cell_id(c) for c in nb.cells} - {None}
+    return {"nb": nb, "exercises": cells.exercises(nb), "ids": ids}
+
+
 def load_references(paths: list[Path]) -> dict[str, dict[str, Any]]:
-    """The course's full notebooks, by stem: ``{"nb", "exercises", "ids"}`` for each one whose
-    exercises parse (``ValueError`` names the first that does not)."""
+    """:func:`reference` of each course notebook, by stem; ``ValueError`` names the first whose
+    exercises break the layout."""
     references = {}
     for path in paths:
-        nb = nbformat.read(path, as_version=4)
         try:
-            found = cells.exercises(nb)
+            references[path.stem] = reference(nbformat.read(path, as_version=4))
         except ValueError as err:
             raise ValueError(f"{path.name}: {err}") from None
-        ids = {cells.cell_id(c) for c in nb.cells} - {None}
-        references[path.stem] = {"nb": nb, "exercises": found, "ids": ids}
     return references
 
 
 def identify(nb: nbformat.NotebookNode, references: dict[str, dict[str, Any]]) -> str | None:
-    """The stem of the course notebook that shares the most cell ids with ``nb`` (None: none)."""
+    """The stem of the course notebook that ``nb`` is a copy of: the one with the same title and,
+    among those, the most cell ids in common (cell ids should be unique across the course; the
+    title settles it when they are not). None when no cell id matches."""
     ids = {cells.cell_id(c) for c in nb.cells} - {None}
-    shared = {stem: len(ids & ref["ids"]) for stem, ref in references.items()}
-    best = max(shared, key=shared.get, default=None)
-    return best if best is not None and shared[best] else None
+    title = cells.title(nb, "")
+    score = {
+        stem: (
+            len(ids & ref["ids"]) > 0,
+            cells.title(ref["nb"], "") == title,
+            len(ids & ref["ids"]),
+        )
+        for stem, ref in references.items()
+    }
+    best = max(score, key=score.get, default=None)
+    return best if best is not None and score[best][0] else None
 
 
 # ------------------------------------------------------------------------------ running a notebook

@@ -17,6 +17,7 @@ import time
 
 import nbformat
 import pytest
+from conftest import NOTEBOOKS
 from course_fixtures import full_notebook, notebook
 
 from coursekit import grade
@@ -207,3 +208,22 @@ def test_a_loop_that_swallows_the_interrupt_is_stopped_and_its_kernel_with_it(tm
     else:
         os.kill(pid, signal.SIGKILL)
         pytest.fail("the kernel outlived the stopped run")
+
+
+def test_a_copy_is_matched_by_its_ids_and_by_its_title_when_ids_are_shared():
+    course = {"09_test": full_notebook(), "10_other": full_notebook()}
+    course["10_other"].cells[0].source = "# 10 · Other\n\nThe same ids, another notebook."
+    references = {stem: grade.reference(nb) for stem, nb in course.items()}
+    assert grade.identify(student_notebook(course["10_other"]), references) == "10_other"
+    assert grade.identify(student_notebook(course["09_test"]), references) == "09_test"
+    stranger = notebook([nbformat.v4.new_markdown_cell("# 10 · Other")])
+    assert grade.identify(stranger, references) is None, "no shared cell id, no match"
+
+
+def test_cell_ids_are_unique_across_the_course():
+    """The grader tells the notebooks apart by their cell ids."""
+    owner: dict[str, str] = {}
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            other = owner.setdefault(cell["id"], path.stem)
+            assert other == path.stem, f"cell id {cell['id']} is in {other} and in {path.stem}"
