@@ -45,11 +45,11 @@ clean:
 student: $(STAMP)
 	$(PY) -m coursekit.student $(if $(ONLY),--only $(ONLY)) $(if $(filter 1 true yes,$(CHECK)),--check)
 
-## make grade SUBMISSIONS=dir/ [TIMEOUT=120]: run each submitted notebook (smoke mode, per-cell
-## timeout) and grade its exercises into build/grades.csv, build/grades.md and build/grades.html
+## make grade SUBMISSIONS=dir/ [TIMEOUT=120] [JOBS=1]: run each submitted notebook (smoke mode,
+## per-cell timeout) and grade its exercises into build/grades.csv, build/grades.md, .html
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir/ (files or folders)"; exit 2; }
-	$(PY) -m coursekit.grade $(SUBMISSIONS) $(if $(TIMEOUT),--timeout $(TIMEOUT))
+	$(PY) -m coursekit.grade $(SUBMISSIONS) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(JOBS),--jobs $(JOBS))
 
 ## make site [NOTEBOOKS=build/executed]: build/site/, static HTML of the executed notebooks and an index page
 site: $(STAMP)

@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -414,7 +415,20 @@ def submissions(paths: list[Path]) -> list[Path]:
     return found
 
 
+def display_names(files: list[Path]) -> dict[Path, str]:
+    """Each file's path relative to the folder all of them are in (``alice/03.ipynb`` and
+    ``bob/03.ipynb`` stay apart)."""
+    if not files:
+        return {}
+    common = os.path.commonpath([str(p.resolve().parent) for p in files])
+    return {p: os.path.relpath(p.resolve(), common) for p in files}
+
+
 # ------------------------------------------------------------------------------------ reports
+def _name(report: dict[str, Any]) -> str:
+    return report.get("name") or Path(report["submission"]).name
+
+
 def score(report: dict[str, Any]) -> str:
     """``2/3``: exercises passed out of the notebook's exercises ("" when none was graded)."""
     rows = report["exercises"]
@@ -471,6 +485,11 @@ def _header(group: list[dict[str, Any]]) -> list[str]:
     return [f"{e['number']}" + (f" · {e['kind']}" if e["kind"] else "") for e in exercises]
 
 
+def _titles(group: list[dict[str, Any]]) -> list[str]:
+    first = next((r for r in group if r["exercises"]), None)
+    return [f"{e['number']}: {e['title']}" for e in first["exercises"]] if first else []
+
+
 def markdown(reports: list[dict[str, Any]]) -> str:
     """The grades as markdown: a table per notebook, then the details of every failure."""
     legend = ", ".join(f"{mark} {status}" for status, mark in MARKS.items())
@@ -478,20 +497,22 @@ def markdown(reports: list[dict[str, Any]]) -> str:
     for stem, group in _groups(reports):
         lines += [f"## {stem or 'Not graded'}", ""]
         header = _header(group) if stem else []
+        if _titles(group):
+            lines += ["Exercises: " + "; ".join(_titles(group)) + ".", ""]
         lines.append("| submission | score | " + " | ".join(header + ["problem"]) + " |")
         lines.append("|" + "---|" * (len(header) + 3))
         for r in group:
             marks = [MARKS[e["status"]] for e in r["exercises"]]
-            cells_ = [Path(r["submission"]).name, score(r), *marks, r["problem"].replace("|", "/")]
+            cells_ = [_name(r), score(r), *marks, r["problem"].replace("|", "/")]
             lines.append("| " + " | ".join(cells_) + " |")
         lines.append("")
     details = [
-        f"- {Path(r['submission']).name}, exercise {e['number']}: {e['status']}: {e['detail']}"
+        f"- {_name(r)}, exercise {e['number']}: {e['status']}: {e['detail']}"
         for r in reports
         for e in r["exercises"]
         if e["status"] not in ("passed", "not attempted") and e["detail"]
     ]
-    details += [f"- {Path(r['submission']).name}: {n}" for r in reports for n in r["notes"]]
+    details += [f"- {_name(r)}: {n}" for r in reports for n in r["notes"]]
     if details:
         lines += ["## Details", "", *details, ""]
     return "\n".join(lines)
@@ -513,6 +534,8 @@ def html_page(reports: list[dict[str, Any]]) -> str:
     ]
     for stem, group in _groups(reports):
         header = _header(group) if stem else []
+        if _titles(group):
+            parts.append(f"<p>Exercises: {esc('; '.join(_titles(group)))}.</p>")
         parts.append(
             f"<h2>{esc(stem or 'Not graded')}</h2><table><tr><th>submission</th>"
             "<th>score</th>"
@@ -520,7 +543,7 @@ def html_page(reports: list[dict[str, Any]]) -> str:
             + "<th>problem and notes</th></tr>"
         )
         for r in group:
-            row = [f"<td>{esc(Path(r['submission']).name)}</td><td>{esc(score(r))}</td>"]
+            row = [f"<td>{esc(_name(r))}</td><td>{esc(score(r))}</td>"]
             for e in r["exercises"]:
                 klass = e["status"].split()[0]
                 title = esc(f"{e['status']}: {e['detail']}" if e["detail"] else e["status"])
@@ -571,22 +594,26 @@ def main(argv: list[str] | None = None) -> int:
         default=NOTEBOOK_TIMEOUT,
         help="seconds per submission (default %(default)s)",
     )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="submissions run at once (default %(default)s)"
+    )
     args = parser.parse_args(argv)
     try:
         files = submissions(args.paths)
         references = load_references(course_notebooks(folder=args.notebooks))
         if not references:
             raise ValueError(f"no course notebooks (NN_name.ipynb) in {args.notebooks}")
-        if args.timeout < 1 or args.notebook_timeout < 1:
-            raise ValueError("--timeout and --notebook-timeout must be at least 1 second")
+        if min(args.timeout, args.notebook_timeout, args.jobs) < 1:
+            raise ValueError("--timeout, --notebook-timeout and --jobs must be at least 1")
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(
         f"grading {len(files)} submission(s) in smoke mode, {args.timeout} s per cell", flush=True
     )
-    reports = []
-    for path in files:
+    names = display_names(files)
+
+    def one(path: Path) -> dict[str, Any]:
         try:
             report = grade_file(
                 path, references, timeout=args.timeout, notebook_timeout=args.notebook_timeout
@@ -595,12 +622,16 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             report = {"submission": str(path), "notebook": "", "exercises": [], "notes": []}
             report["problem"] = f"the grader failed on it: {type(err).__name__}: {err}"[:300]
-        reports.append(report)
+        report["name"] = names[path]
         print(
-            f"{path}: {report['notebook'] or '-'} {score(report) or ''}"
+            f"{names[path]}: {report['notebook'] or '-'} {score(report) or ''}"
             + (f"  ({report['problem']})" if report["problem"] else ""),
             flush=True,
         )
+        return report
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # each run is its own process
+        reports = list(pool.map(one, files))
     try:
         written = write_reports(reports, args.out)
     except OSError as err:

@@ -77,7 +77,7 @@ def graded(tmp_path_factory):
     nbformat.write(full_notebook(), root / "course" / "09_test.ipynb")
     before = submissions_folder(root / "subs")
     argv = [str(root / "subs"), "--notebooks", str(root / "course"), "--out", str(root / "out")]
-    code = grade.main([*argv, "--timeout", str(TIMEOUT)])
+    code = grade.main([*argv, "--timeout", str(TIMEOUT), "--jobs", "2"])
     return code, before, root
 
 
@@ -227,3 +227,24 @@ def test_cell_ids_are_unique_across_the_course():
         for cell in nbformat.read(path, as_version=4).cells:
             other = owner.setdefault(cell["id"], path.stem)
             assert other == path.stem, f"cell id {cell['id']} is in {other} and in {path.stem}"
+
+
+def test_submissions_are_named_from_the_folder_they_share(tmp_path):
+    for name in ("alice/03.ipynb", "bob/03.ipynb", "bob/extra/notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "bob" / ".hidden.ipynb").write_text("{}")
+    files = grade.submissions([tmp_path])
+    assert [str(p.relative_to(tmp_path)) for p in files] == [
+        "alice/03.ipynb",
+        "bob/03.ipynb",
+        "bob/extra/notes.txt",
+    ]
+    assert list(grade.display_names(files).values()) == [
+        "alice/03.ipynb",
+        "bob/03.ipynb",
+        "bob/extra/notes.txt",
+    ]
+    assert grade.display_names([tmp_path / "bob" / "03.ipynb"]) == {
+        tmp_path / "bob" / "03.ipynb": "03.ipynb"
+    }
