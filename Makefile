@@ -40,12 +40,19 @@ bench: $(STAMP)
 clean:
 	rm -rf build
 
-## make student [ONLY=03]: build/student/, the notebooks without solutions (stubs and checks stay)
+## make student [ONLY=03] [CHECK=1]: build/student/, the notebooks without solutions or teacher's
+## answers (stubs and checks stay, check outputs cleared); CHECK=1 also grades each edition: 0%
 student: $(STAMP)
-	$(PY) -m coursekit.student $(if $(ONLY),--only $(ONLY))
+	$(PY) -m coursekit.student $(if $(ONLY),--only $(ONLY)) $(if $(filter 1 true yes,$(CHECK)),--check)
+
+## make grade SUBMISSIONS=dir/ [TIMEOUT=120] [JOBS=1]: run each submitted notebook (smoke mode,
+## per-cell timeout) and grade its exercises into build/grades.csv, build/grades.md, .html
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir/ (files or folders)"; exit 2; }
+	$(PY) -m coursekit.grade $(SUBMISSIONS) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(JOBS),--jobs $(JOBS))
 
 ## make site [NOTEBOOKS=build/executed]: build/site/, static HTML of the executed notebooks and an index page
 site: $(STAMP)
 	$(PY) -m coursekit.site $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS))
 
-.PHONY: student site
+.PHONY: student grade site

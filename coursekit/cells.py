@@ -7,6 +7,8 @@ read tags, titles and the exercise layout through this module, so the course's a
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 import nbformat
@@ -51,3 +53,145 @@ def title_and_intro(nb: nbformat.NotebookNode, default: str) -> tuple[str, str]:
 def title(nb: nbformat.NotebookNode, default: str) -> str:
     """The notebook's ``# title`` (see :func:`title_and_intro`), else ``default``."""
     return title_and_intro(nb, default)[0]
+
+
+# ------------------------------------------------------------------------- the exercise layout
+SOLUTION_HEADING = "**Solution** (collapsed; click the dots to show it)"
+
+
+def cell_id(cell: Any) -> str | None:
+    """The cell's id (nbformat >= 4.5 gives every cell one), else None."""
+    return cell.get("id")
+
+
+def is_hidden(cell: Any) -> bool:
+    """Whether JupyterLab shows the cell's source collapsed (``metadata.jupyter.source_hidden``)."""
+    return bool(cell.get("metadata", {}).get("jupyter", {}).get("source_hidden", False))
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """Where one exercise's cells are in a full notebook (indices into ``nb.cells``).
+
+    ``heading`` (the markdown "Solution" cell) and ``answer`` (the teacher's answer) are None
+    when the notebook has none; the other cells every exercise has.
+    """
+
+    number: int
+    prompt: int
+    stub: int
+    heading: int | None
+    solution: int
+    check: int
+    answer: int | None
+    kind: str
+    title: str
+
+    def removed(self) -> list[int]:
+        """The cells the student edition removes: the solution, its heading, the answer."""
+        return [i for i in (self.heading, self.solution, self.answer) if i is not None]
+
+
+def _prompt_title(text: str) -> tuple[str, str]:
+    """The exercise's kind (Build, Experiment, Explain or "") and a one-line title, from the
+    prompt's ``Exercise N`` line (``### Exercise 2 (Experiment): ...``), else its first line."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    named = [line for line in lines if re.search(r"\bExercise\s+\d", line)]
+    headings = [line for line in named if line.startswith(("#", "**"))]
+    first = (headings or named or lines or [""])[0]
+    found = re.search(r"\b(build|experiment|explain)\b", first, re.I)
+    found = found or re.search(r"\((build|experiment|explain)\b", text, re.I)
+    kind = found.group(1).capitalize() if found else ""
+    title = re.sub(r"^#+\s*|\*\*|`", "", first).strip()
+    return kind, title if len(title) <= 80 else title[:77] + "..."
+
+
+def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
+    """The exercises of a full notebook, in order, parsed from the layout in COURSE.md.
+
+    Each exercise is: a markdown prompt naming the "Exercise", the stub (code, tag ``exercise``),
+    optional markdown hints, the "Solution" heading (markdown, tag ``solution``; older notebooks
+    have none), the solution (code, tag ``solution``), the check (untagged code) and, for
+    experiment and explain exercises, the teacher's answer (markdown, tag ``answer``).
+    ``ValueError`` names the first cell that breaks the layout, so every tool refuses the same
+    notebooks with the same message.
+    """
+    cells, found, claimed = nb.cells, [], set()
+
+    def at(i: int) -> Any:
+        return cells[i] if i < len(cells) else None
+
+    for i, cell in enumerate(cells):
+        if EXERCISE_TAG not in tags(cell):
+            continue
+        where = f"exercise {len(found) + 1} (stub at cell {i})"
+        if cell.cell_type != "code":
+            raise ValueError(f"cell {i} is tagged 'exercise' but is not a code cell")
+        prompt = at(i - 1) if i else None
+        if (
+            prompt is None
+            or prompt.cell_type != "markdown"
+            or {SOLUTION_TAG, ANSWER_TAG} & set(tags(prompt))
+            or "exercise" not in source(prompt).lower()
+        ):
+            raise ValueError(
+                f"{where}: cell {i - 1} must be its markdown prompt naming the Exercise"
+            )
+        j = i + 1
+        while at(j) is not None and at(j).cell_type == "markdown" and not tags(at(j)):
+            j += 1  # longer hints
+        heading = None
+        if at(j) is not None and at(j).cell_type == "markdown" and SOLUTION_TAG in tags(at(j)):
+            heading, j = j, j + 1
+        if at(j) is None or at(j).cell_type != "code" or SOLUTION_TAG not in tags(at(j)):
+            raise ValueError(f"{where}: cell {j} must be its solution (code, tag 'solution')")
+        solution = j
+        check = at(j + 1)
+        if (
+            check is None
+            or check.cell_type != "code"
+            or {EXERCISE_TAG, SOLUTION_TAG, ANSWER_TAG} & set(tags(check))
+        ):
+            raise ValueError(f"{where}: cell {j + 1} must be its check (code, untagged)")
+        answer = None
+        if at(j + 2) is not None and ANSWER_TAG in tags(at(j + 2)):
+            if at(j + 2).cell_type != "markdown":
+                raise ValueError(f"{where}: its answer, cell {j + 2}, must be a markdown cell")
+            answer = j + 2
+        kind, name = _prompt_title(source(prompt))
+        ex = Exercise(len(found) + 1, i - 1, i, heading, solution, j + 1, answer, kind, name)
+        found.append(ex)
+        claimed.update(ex.removed())
+    for i, cell in enumerate(cells):
+        if i not in claimed and {SOLUTION_TAG, ANSWER_TAG} & set(tags(cell)):
+            role = SOLUTION_TAG if SOLUTION_TAG in tags(cell) else ANSWER_TAG
+            raise ValueError(
+                f"cell {i} is tagged '{role}' but belongs to no exercise (prompt, stub tagged "
+                f"'exercise', solution, check{', answer' if role == ANSWER_TAG else ''})"
+            )
+    return found
+
+
+def layout_problems(nb: nbformat.NotebookNode) -> list[str]:
+    """What keeps a full notebook from the complete exercise anatomy of COURSE.md; empty when it
+    follows it: parseable exercises, each with a "Solution" heading and its solution collapsed."""
+    try:
+        found = exercises(nb)
+    except ValueError as err:
+        return [str(err)]
+    if not found:
+        return ["no exercises (no cell tagged 'exercise')"]
+    problems = []
+    for ex in found:
+        if ex.heading is None:
+            problems.append(
+                f"exercise {ex.number}: no 'Solution' heading (markdown, tag 'solution')"
+            )
+        if not is_hidden(nb.cells[ex.solution]):
+            problems.append(
+                f"exercise {ex.number}: its solution, cell {ex.solution}, is not "
+                "collapsed (metadata.jupyter.source_hidden)"
+            )
+        if cell_id(nb.cells[ex.stub]) is None or cell_id(nb.cells[ex.check]) is None:
+            problems.append(f"exercise {ex.number}: cells without ids (nbformat < 4.5)")
+    return problems
