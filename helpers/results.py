@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from .checks import check_type
+from .files import write_atomic
 
 
 def save_results(
@@ -27,17 +27,7 @@ def save_results(
     text = json.dumps(results, indent=2, sort_keys=True, allow_nan=False, default=_plain)
     if results_dir is None:
         return None
-    folder = Path(results_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, folder / f"{name}.json")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return folder / f"{name}.json"
+    return write_atomic(Path(results_dir) / f"{name}.json", text + "\n")
 
 
 def _plain(value: Any) -> Any:
