@@ -49,7 +49,18 @@ class WriteError(OSError):
 
 
 def _temp_pattern(name: str) -> re.Pattern[str]:
-    return re.compile(re.escape(f".{name}.") + r"(\d+)-[0-9a-f]+\.tmp")
+    return re.compile(re.escape(f".{name}.") + r"(\d+)-[0-9a-f]+\.tmp(\.[A-Za-z0-9]+)?")
+
+
+def temp_path(path: str | os.PathLike, suffix: str = "") -> Path:
+    """A unique temporary name beside ``path``, ``.<name>.<pid>-<random>.tmp<suffix>``, for a tool
+    that writes the file itself (papermill writing a notebook as it runs); it is not created.
+
+    :func:`clean_stale_temps` (and so the next :func:`write_atomic` of ``path``) removes it once
+    the process that chose it is gone. ``suffix`` is an extension such as ``".ipynb"``.
+    """
+    path = Path(path)
+    return path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{suffix}"
 
 
 def _alive(pid: int) -> bool:
@@ -90,7 +101,7 @@ def clean_stale_temps(path: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def _disk_full(err: BaseException) -> bool:
+def disk_full(err: BaseException) -> bool:
     """Whether ``err`` (or what it was raised from) is a full disk or an exhausted quota.
 
     ``torch.save`` reports a failed write as a ``RuntimeError`` from its C++ writer, so the
@@ -142,7 +153,7 @@ def write_atomic(path: str | os.PathLike, content: Content, *, encoding: str = "
         )
         raise WriteError(err.errno, f"cannot write {path}: {why}") from None
     clean_stale_temps(path)
-    tmp = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    tmp = temp_path(path)
     try:
         # O_EXCL: never reuse a name; mode 0o666 minus the umask: a normal file, not mkstemp's 0600
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -164,7 +175,7 @@ def write_atomic(path: str | os.PathLike, content: Content, *, encoding: str = "
         except OSError:
             pass
         space = _space_left(path.parent)
-        if _disk_full(err) or (isinstance(err, Exception) and space is not None and space == 0):
+        if disk_full(err) or (isinstance(err, Exception) and space is not None and space == 0):
             raise WriteError(
                 errno.ENOSPC,
                 f"cannot write {path}: no space left on device; free some space and run again "
