@@ -292,11 +292,10 @@ def _headline(results: dict[str, Any], width: int = 110) -> str:
 
 
 @contextlib.contextmanager
-def _signals_ignored() -> Iterator[None]:
-    """Ignore Ctrl-C and SIGTERM for a moment (while the report is written); a no-op outside the
-    main thread."""
+def _signal_handlers(handlers: dict[int, Any]) -> Iterator[None]:
+    """Install ``{signal: handler}`` for the block; a no-op outside the main thread."""
     try:
-        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _SIGNALS}
+        previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     except ValueError:  # not the main thread
         yield
         return
@@ -323,22 +322,8 @@ def _kernel_log(path: Path) -> Iterator[IO[str] | None]:
 
 
 def _raise_terminated(signum: int, frame: Any) -> None:
+    """SIGTERM (``kill``, a CI timeout) stops the run as Ctrl-C does."""
     raise Terminated()
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into :class:`Terminated` (a ``KeyboardInterrupt``), so ``kill`` or a CI
-    timeout stops the run as Ctrl-C does; a no-op outside the main thread."""
-    try:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _finish_row(row: dict[str, Any], source: Path, build_dir: Path) -> dict[str, Any]:
@@ -450,7 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows: list[dict[str, Any]] = []
     bar = tqdm(total=len(selected), unit="notebook", file=sys.stderr, dynamic_ncols=True)
-    with _sigterm_as_interrupt(), _kernel_log(build_dir / KERNEL_LOG) as log:
+    terminate = {signal.SIGTERM: _raise_terminated}
+    with _signal_handlers(terminate), _kernel_log(build_dir / KERNEL_LOG) as log:
         try:
             for nb in selected:
                 bar.set_description(nb.stem)
@@ -488,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         finally:
             bar.close()
-    with _signals_ignored():
+    with _signal_handlers({sig: signal.SIG_IGN for sig in _SIGNALS}):  # the report gets written
         done = {r["name"] for r in rows}
         rows += [
             {

@@ -675,16 +675,9 @@ def test_folders_given_with_p_are_relative_to_the_callers_folder(tmp_path, capsy
 def test_results_dir_given_with_p_is_where_the_results_go(tmp_path, capsys, monkeypatch):
     make_notebook(tmp_path / "nbs", "01_a", [])
     recording_papermill(monkeypatch)
-    mine = tmp_path / "mine"
+    mine, where = tmp_path / "mine", ["--notebooks", str(tmp_path / "nbs")]
     code, out, _ = run_main(
-        capsys,
-        "--notebooks",
-        str(tmp_path / "nbs"),
-        "--build-dir",
-        str(tmp_path / "b"),
-        "-p",
-        "results_dir",
-        str(mine),
+        capsys, *where, "--build-dir", str(tmp_path / "b"), "-p", "results_dir", str(mine)
     )
     assert code == 0 and "acc=0.5" in out
     assert json.loads((mine / "01_a.json").read_text()) == {"acc": 0.5}
