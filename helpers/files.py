@@ -64,7 +64,7 @@ def temp_path(path: str | os.PathLike, suffix: str = "") -> Path:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
+    if pid == os.getpid() or os.name == "nt":  # on Windows os.kill(pid, 0) sends a Ctrl-C
         return True
     try:
         os.kill(pid, 0)
@@ -78,7 +78,8 @@ def _alive(pid: int) -> bool:
 def clean_stale_temps(path: str | os.PathLike) -> list[Path]:
     """Remove the temporary files an earlier, killed write of ``path`` left; return them.
 
-    A temporary file is stale when the process that wrote it is gone (or it is over a day old).
+    A temporary file is stale when the process that wrote it is gone (or it is over a day old;
+    on Windows, where a process cannot be probed safely, only the age counts).
     """
     path = Path(path)
     pattern = _temp_pattern(path.name)
