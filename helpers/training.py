@@ -505,8 +505,17 @@ def load_checkpoint(
                 f"it was saved without {name}=..."
             )
     _check_fits(path, state, model, optimizer, generator)
+    if restore_rng and _shape(state.get("torch_rng")) != _shape(torch.get_rng_state()):
+        raise CheckpointError(
+            f"{path} holds no valid random state; load it with restore_rng=False; "
+            "nothing was changed."
+        )
     # Everything is checked, but load transactionally anyway: on any error, put back what was there.
-    saved = [(obj, copy.deepcopy(obj.state_dict())) for obj in (model, optimizer, scheduler) if obj]
+    saved = [
+        (obj, copy.deepcopy(obj.state_dict()))
+        for obj in (model, optimizer, scheduler)
+        if obj is not None
+    ]
     try:
         model.load_state_dict(state["model"])
         if optimizer is not None:

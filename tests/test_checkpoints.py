@@ -291,6 +291,18 @@ def test_a_mismatched_optimizer_is_refused_before_anything_is_loaded(tmp_path):
     assert state["optimizer"]["state"]
 
 
+def test_a_checkpoint_without_a_valid_random_state_changes_nothing(tmp_path):
+    model = Net()
+    state = {"format": 1, "model": Net().state_dict(), "epoch": 0, "extra": {}}
+    torch.save(state, tmp_path / "no_rng.pt")
+    before = params(model)
+    with pytest.raises(CheckpointError, match="no valid random state; load it with restore_rng"):
+        load_checkpoint(tmp_path / "no_rng.pt", model=model)
+    assert all(torch.equal(a, b) for a, b in zip(before, params(model)))
+    load_checkpoint(tmp_path / "no_rng.pt", model=model, restore_rng=False)
+    assert not all(torch.equal(a, b) for a, b in zip(before, params(model)))
+
+
 def test_a_full_disk_says_so_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     import errno
     import os
