@@ -6,7 +6,9 @@
     python -m coursekit.run --inplace         # re-execute the committed notebooks in notebooks/
 
 Executed copies go to ``build/executed/`` and each notebook's headline numbers to
-``build/results/<notebook>.json``. For every notebook it prints the status, the wall time and the
+``build/results/<notebook>.json`` (or to ``-p results_dir DIR``); folders given with ``-p`` are
+relative to the folder the command runs in. What the kernels print outside their cells goes to
+``build/kernel.log``. For every notebook it prints the status, the wall time and the
 headline numbers (a progress bar on stderr shows the notebook in progress); it carries on past a
 failing notebook, naming the notebook, the cell and the error, and exits non-zero if any failed.
 After the run it writes the course report, ``build/report.md`` and ``build/report.html`` (see
