@@ -22,15 +22,15 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-BUILD = PROJECT_ROOT / "build"
+from helpers.files import WriteError, write_atomic
+from helpers.paths import BUILD
+
 RUN_RECORD = "run.json"
 FIGURE_TAG = "report-figure"
 HEADLINE_KEY = "headline"
@@ -65,19 +65,6 @@ def environment(device: str = "auto") -> dict[str, Any]:
     else:
         info["device_name"] = f"{platform.machine() or 'CPU'}, {os.cpu_count()} cores"
     return info
-
-
-def notebook_title(nb: nbformat.NotebookNode, default: str) -> str:
-    """The first ``# heading`` of the notebook's first markdown cell, else ``default``."""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and "papermill-error-cell-tag" not in cell.get(
-            "metadata", {}
-        ).get("tags", []):
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-            break
-    return default
 
 
 def results_from_notebook(nb: nbformat.NotebookNode) -> dict[str, Any]:
@@ -132,9 +119,7 @@ def extract_figures(
         chosen = [pngs[0][1]] if len(pngs) == 1 else [pngs[0][1], pngs[-1][1]]
     paths = []
     for k, data in enumerate(chosen[:limit], start=1):
-        path = figures_dir / f"{name}-{k}.png"
-        path.write_bytes(base64.b64decode(data))
-        paths.append(path)
+        paths.append(write_atomic(figures_dir / f"{name}-{k}.png", base64.b64decode(data)))
     return paths
 
 
@@ -390,47 +375,34 @@ def html_report(run: dict[str, Any], build_dir: Path) -> str:
 
 
 # --------------------------------------------------------------------------- files
-def file_mode() -> int:
-    """The mode a new file gets under the current umask (``mkstemp`` files are private
-    otherwise)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder (never
-    half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 def write_report(run: dict[str, Any], build_dir: Path) -> tuple[Path, Path]:
     """Save ``run`` as ``build_dir/run.json`` and render ``report.md`` and ``report.html`` from
     it."""
     build_dir = Path(build_dir)
-    write_text_atomic(build_dir / RUN_RECORD, json.dumps(run, indent=2) + "\n")
+    write_atomic(build_dir / RUN_RECORD, json.dumps(run, indent=2) + "\n")
     md, page = build_dir / "report.md", build_dir / "report.html"
-    write_text_atomic(md, markdown_report(run) + "\n")
-    write_text_atomic(page, html_report(run, build_dir))
+    write_atomic(md, markdown_report(run) + "\n")
+    write_atomic(page, html_report(run, build_dir))
     return md, page
 
 
 def load_run(build_dir: Path) -> dict[str, Any]:
-    """The run recorded in ``build_dir/run.json``; ``FileNotFoundError`` says how to make one."""
+    """The run recorded in ``build_dir/run.json``; ``FileNotFoundError`` says how to make one,
+    ``ValueError`` names a damaged file."""
     path = Path(build_dir) / RUN_RECORD
     if not path.is_file():
         raise FileNotFoundError(
             f"{path} does not exist; run the course first (make course, or make course SMOKE=1)"
         )
-    return json.loads(path.read_text())
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # ValueError: bad JSON or bad UTF-8
+        raise ValueError(
+            f"cannot read {path} ({err}); run the course again to write a new one"
+        ) from None
+    if not isinstance(run, dict) or not isinstance(run.get("notebooks"), list):
+        raise ValueError(f"{path} is not a run record (no list of notebooks); run the course again")
+    return run
 
 
 def main(argv: Iterable[str] | None = None) -> int:
@@ -448,13 +420,13 @@ def main(argv: Iterable[str] | None = None) -> int:
     args = parser.parse_args(None if argv is None else list(argv))
     try:
         run = load_run(args.build_dir)
-    except FileNotFoundError as err:
+        if args.table:
+            print(markdown_table(run, links="notebooks"))
+            return 0
+        md, page = write_report(run, args.build_dir)
+    except (FileNotFoundError, ValueError, WriteError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if args.table:
-        print(markdown_table(run, links="notebooks"))
-        return 0
-    md, page = write_report(run, args.build_dir)
     print(f"wrote {md} and {page}")
     return 0
 

@@ -6,8 +6,13 @@ then ``data/`` in the project's root. Files are looked for in torchvision's layo
 
 * With the files present nothing touches the network, and a read-only folder works.
 * Missing files are downloaded (unless ``download=False``) into a temporary folder first and
-  moved into place only when complete and checked, so a failed download leaves nothing behind.
-* A truncated or corrupted file raises :class:`DataError` naming that file.
+  moved into place only when complete and checked, so a failed download leaves nothing behind,
+  not even the empty folders it created. A mirror that stays silent for
+  ``DOWNLOAD_TIMEOUT_S`` seconds counts as failed.
+* Every file is checked when read: its header and length, labels in 0-9, and the SHA-256 of its
+  unpacked bytes against the official data set's (``CONTENT_SHA256``), so a ``.gz`` the user
+  recompressed is accepted and a flipped byte is not. A bad file raises :class:`DataError`
+  naming it.
 
 Two batch paths:
 
@@ -27,6 +32,10 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
+import urllib.error
+import urllib.request
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -36,10 +45,48 @@ from torch.utils.data import DataLoader, Subset
 from torchvision import transforms
 
 from .checks import check_choice, check_positive_int, check_type
+from .paths import DATA
 from .runtime import get_device
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATASETS = {"MNIST": torchvision.datasets.MNIST, "FashionMNIST": torchvision.datasets.FashionMNIST}
+# Where to download from and the md5 of each official .gz: torchvision's lists (public attributes).
+MIRRORS = {name: list(cls.mirrors) for name, cls in DATASETS.items()}
+GZ_MD5 = {name: dict(cls.resources) for name, cls in DATASETS.items()}
+# SHA-256 of each unpacked file: the content, whatever the compression. (MNIST's match the .gz
+# files of torchvision's md5 list once unpacked; Fashion-MNIST's are those of Zalando's release.)
+FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+CONTENT_SHA256 = {
+    "MNIST": dict(
+        zip(
+            FILES,
+            (
+                "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+            ),
+        )
+    ),
+    "FashionMNIST": dict(
+        zip(
+            FILES,
+            (
+                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+            ),
+        )
+    ),
+}
+DOWNLOAD_TIMEOUT_S = 30.0  # a mirror silent this long (connecting or mid-file) counts as failed
+DOWNLOAD_DEADLINE_S = 900.0  # the most one file may take in all (a proxy that drips bytes)
+NUM_CLASSES = 10
 # Mean and standard deviation of the MNIST training pixels (scaled to [0, 1]); notebook 03 computes
 # them.
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -56,20 +103,12 @@ def data_root(data_dir: str | os.PathLike | None = None) -> Path:
     """Resolve the data root: the argument, else ``$COURSE_DATA_DIR``, else ``<project>/data``."""
     check_type("data_dir", data_dir, (str, os.PathLike, type(None)))
     if data_dir is None:
-        data_dir = os.environ.get("COURSE_DATA_DIR") or PROJECT_ROOT / "data"
+        data_dir = os.environ.get("COURSE_DATA_DIR") or DATA
     return Path(data_dir).expanduser()
 
 
 def _file_names(name: str) -> list[str]:
-    return [fname[: -len(".gz")] for fname, _ in DATASETS[name].resources]
-
-
-def _md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return list(CONTENT_SHA256[name])
 
 
 def _how_to_provide(name: str, raw: Path) -> str:
@@ -80,13 +119,48 @@ def _how_to_provide(name: str, raw: Path) -> str:
     )
 
 
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return the ones created, outermost first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    created = []
+    for path in reversed(missing):
+        path.mkdir()
+        created.append(path)
+    return created
+
+
+def _fetch(url: str, dest: Path, md5: str) -> None:
+    """Download ``url`` to ``dest`` with a timeout and a deadline; check its md5."""
+    request = urllib.request.Request(url, headers={"User-Agent": "pytorch-mnist-course"})
+    start, digest = time.monotonic(), hashlib.md5()
+    with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
+        with open(dest, "wb") as fh:
+            while chunk := response.read(1 << 16):
+                if time.monotonic() - start > DOWNLOAD_DEADLINE_S:
+                    raise TimeoutError(f"still downloading after {DOWNLOAD_DEADLINE_S:g} s")
+                fh.write(chunk)
+                digest.update(chunk)
+    if digest.hexdigest() != md5:
+        raise ValueError("the download does not match torchvision's md5")
+
+
+def _why(err: Exception) -> str:
+    """One short reason for a failed download."""
+    if isinstance(err, TimeoutError) or isinstance(getattr(err, "reason", None), TimeoutError):
+        return f"no answer within {DOWNLOAD_TIMEOUT_S:g} s"
+    if isinstance(err, urllib.error.URLError) and not isinstance(err, urllib.error.HTTPError):
+        return str(err.reason)
+    return str(err) or type(err).__name__
+
+
 def _download(name: str, raw: Path, missing: list[str]) -> None:
-    """Download the ``.gz`` of each missing file into a temp folder, check its md5, then move it
-    in."""
-    dataset = DATASETS[name]
-    md5s = dict(dataset.resources)
+    """Download the ``.gz`` of each missing file into a temp folder, check its md5, then move
+    them all in. On failure nothing is left: no partial file, no temp folder, no new folder."""
     try:
-        raw.mkdir(parents=True, exist_ok=True)
+        created = _make_folders(raw)
         tmp = Path(tempfile.mkdtemp(prefix=".download-", dir=raw))
     except OSError as err:
         raise DataError(
@@ -97,42 +171,48 @@ def _download(name: str, raw: Path, missing: list[str]) -> None:
         for fname in missing:
             gz = fname + ".gz"
             errors = []
-            for mirror in dataset.mirrors:
+            for mirror in MIRRORS[name]:
                 try:
-                    torchvision.datasets.utils.download_url(
-                        mirror + gz, root=str(tmp), filename=gz, md5=md5s[gz]
-                    )
+                    _fetch(mirror + gz, tmp / gz, GZ_MD5[name][gz])
                     break
                 except Exception as err:  # URLError, timeouts, md5 mismatch: try the next mirror
-                    errors.append(f"{mirror}: {err}")
+                    errors.append(f"{mirror}: {_why(err)}")
                     (tmp / gz).unlink(missing_ok=True)
             else:
                 raise DataError(
                     f"{name} file {fname} is missing from {raw} and could not be downloaded "
-                    f"(no network? {errors[-1] if errors else ''}). " + _how_to_provide(name, raw)
+                    f"({'; '.join(errors) or 'no mirror'}). " + _how_to_provide(name, raw)
                 )
         for fname in missing:
             os.replace(tmp / (fname + ".gz"), raw / (fname + ".gz"))
+        created = []  # complete: keep the folders
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        for folder in reversed(created):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty after all (another process wrote there): keep it
+                pass
 
 
 def _expected_size(fname: str, count: int) -> int:
     return 16 + count * 28 * 28 if "images" in fname else 8 + count
 
 
-def _read_idx(path: Path) -> torch.Tensor:
-    """Read one IDX file (plain or gzipped) into a uint8 tensor, checking its header and length."""
+def _read_idx(path: Path, name: str = "MNIST") -> torch.Tensor:
+    """Read one IDX file of ``name`` (plain or gzipped) into a uint8 tensor, checking its header,
+    its length, its labels (0-9) and the SHA-256 of its unpacked bytes."""
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as fh:
             blob = fh.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as err:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as err:
         raise DataError(
-            f"cannot read {path}: {err}. The file is corrupted or truncated; delete it "
-            "and provide it again."
+            f"cannot read {path}: {getattr(err, 'strerror', None) or err}. The file is "
+            "corrupted or truncated; delete it and provide it again."
         ) from None
-    images = "images" in path.name
+    fname = path.name.removesuffix(".gz")
+    images = "images" in fname
     header = 16 if images else 8
     magic = int.from_bytes(blob[0:4], "big") if len(blob) >= 4 else None
     want_magic = IMAGE_MAGIC if images else LABEL_MAGIC
@@ -142,13 +222,25 @@ def _read_idx(path: Path) -> torch.Tensor:
             f"{magic}, expected {want_magic}); it is corrupted, delete it and provide it again."
         )
     count = int.from_bytes(blob[4:8], "big")
-    want = _expected_size(path.name.removesuffix(".gz"), count)
+    want = _expected_size(fname, count)
     if len(blob) != want:
         raise DataError(
             f"{path} is truncated or corrupted: {len(blob)} bytes where its header promises "
             f"{want}; delete it and provide it again."
         )
     data = torch.frombuffer(bytearray(blob[header:]), dtype=torch.uint8)
+    if not images and len(data) and int(data.max()) >= NUM_CLASSES:
+        index = int((data >= NUM_CLASSES).nonzero()[0])
+        raise DataError(
+            f"{path} is corrupted: label {int(data[index])} at position {index}, where {name} "
+            f"labels are 0 to {NUM_CLASSES - 1}; delete it and provide it again."
+        )
+    expected = CONTENT_SHA256.get(name, {}).get(fname)
+    if expected is not None and hashlib.sha256(blob).hexdigest() != expected:
+        raise DataError(
+            f"{path} is corrupted: its content differs from the official {name} {fname} "
+            "(its SHA-256 does not match); delete it and provide it again."
+        )
     return data.view(count, 28, 28) if images else data
 
 
@@ -158,12 +250,12 @@ def ensure_files(
     """Find (or download) the four files of ``name``; return a map from file name to the path to
     read.
 
-    An unpacked file is preferred over its ``.gz``; a ``.gz`` is checked against torchvision's md5.
+    An unpacked file is preferred over its ``.gz``. The content of each is checked when it is
+    read (:func:`load_split`), so a recompressed ``.gz`` is as good as the original.
     """
     check_choice("name", name, DATASETS)
     check_type("download", download, bool)
     raw = data_root(data_dir) / name / "raw"
-    md5s = dict(DATASETS[name].resources)
     found: dict[str, Path] = {}
     missing = []
     for fname in _file_names(name):
@@ -181,12 +273,6 @@ def ensure_files(
     if missing:
         _download(name, raw, missing)
         found.update({fname: raw / (fname + ".gz") for fname in missing})
-    for fname, path in found.items():
-        if path.suffix == ".gz" and name == "MNIST" and _md5(path) != md5s[path.name]:
-            raise DataError(
-                f"{path} does not match torchvision's checksum: it is corrupted or truncated; "
-                "delete it and provide it again."
-            )
     return found
 
 
@@ -200,8 +286,8 @@ def load_split(
     check_type("train", train, bool)
     files = ensure_files(name, data_dir, download)
     prefix = "train" if train else "t10k"
-    images = _read_idx(files[f"{prefix}-images-idx3-ubyte"])
-    labels = _read_idx(files[f"{prefix}-labels-idx1-ubyte"]).long()
+    images = _read_idx(files[f"{prefix}-images-idx3-ubyte"], name)
+    labels = _read_idx(files[f"{prefix}-labels-idx1-ubyte"], name).long()
     if len(images) != len(labels):
         raise DataError(
             f"{name} {prefix} split has {len(images)} images but {len(labels)} labels; "
@@ -212,14 +298,15 @@ def load_split(
 
 class _CheckedFiles:
     """Make a torchvision MNIST-style dataset read through :func:`load_split` (gz or unpacked,
-    checked).
+    checked). Only the file reading changes; indexing, transforms and attributes are torchvision's.
 
-    Only the file reading changes; indexing, transforms and attributes are torchvision's own.
+    The one place the course touches torchvision internals: ``MNIST.__init__`` calls the private
+    ``_check_exists`` and ``_load_data``, and torchvision has no public hook to read ``.gz`` files
+    in place (its own path unpacks them, which fails in a read-only folder, and checks nothing).
+    If a torchvision release renames them, only these two methods change.
     """
 
-    def _check_exists(
-        self,
-    ) -> bool:  # torchvision calls this before loading; ensure_files already did
+    def _check_exists(self) -> bool:  # called by torchvision before loading: ensure_files did it
         return True
 
     def _load_data(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from functools import partial
+from typing import Any
 
 import torch
 from torch import nn
 
 from .checks import check_positive_int, check_range, check_type
+
+
+def check_input(model: str, x: Any, features: int) -> None:
+    """Raise ``ValueError`` unless ``x`` is a batch of images whose ``features`` values fit the
+    model's first layer: ``[B, 1, 28, 28]``, ``[B, 28, 28]`` or ``[B, 784]`` for MNIST."""
+    if isinstance(x, torch.Tensor) and x.dim() >= 2 and math.prod(x.shape[1:]) == features:
+        return
+    side = math.isqrt(features)
+    shape = list(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+    square = f"[B, 1, {side}, {side}] or " if side * side == features else ""
+    raise ValueError(
+        f"{model} expects a batch of images of shape {square}[B, {features}], got {shape}; "
+        "resize or flatten the images to that size"
+    )
+
+
+def _check_mlp_input(features: int, module: nn.Module, args: tuple) -> None:
+    check_input("this mlp", args[0] if args else None, features)
 
 
 class Net(nn.Module):
@@ -20,6 +41,7 @@ class Net(nn.Module):
         self.fc3 = nn.Linear(64, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input("Net", x, 784)
         x = x.view(-1, 784)
         x = self.fc1(x)
         x = torch.relu(x)
@@ -48,7 +70,10 @@ def mlp(sizes: Sequence[int] = (784, 128, 64, 10), *, dropout: float = 0.0) -> n
             layers.append(nn.ReLU())
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
-    return nn.Sequential(*layers)
+    model = nn.Sequential(*layers)
+    # a hook, not a layer: the layer indices and state_dict keys stay those of a plain Sequential
+    model.register_forward_pre_hook(partial(_check_mlp_input, sizes[0]))
+    return model
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from .checks import check_type
+from .files import write_atomic
 
 
 def save_results(
@@ -24,20 +24,34 @@ def save_results(
     check_type("results", results, dict)
     check_type("results_dir", results_dir, (str, os.PathLike, type(None)))
     check_type("name", name, str)
-    text = json.dumps(results, indent=2, sort_keys=True, allow_nan=False, default=_plain)
+    bad = _non_finite(results)
+    if bad:
+        raise ValueError(f"results[{bad}] is not a finite number; a NaN result is a bug to fix")
+    try:
+        text = json.dumps(results, indent=2, sort_keys=True, allow_nan=False, default=_plain)
+    except TypeError as err:  # a key that is not a string, number or bool
+        raise TypeError(f"results cannot be written as JSON: {err}") from None
     if results_dir is None:
         return None
-    folder = Path(results_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, folder / f"{name}.json")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return folder / f"{name}.json"
+    return write_atomic(Path(results_dir) / f"{name}.json", text + "\n")
+
+
+def _non_finite(value: Any, where: str = "") -> str | None:
+    """The key path (``'val']['adam'``) of the first NaN or infinite number in ``value``, if any."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        number = (
+            value.item() if hasattr(value, "item") and getattr(value, "ndim", 1) == 0 else value
+        )
+        return (where or "?") if isinstance(number, float) and not math.isfinite(number) else None
+    for key, item in items:
+        found = _non_finite(item, f"{where}][{key!r}" if where else repr(key))
+        if found:
+            return found
+    return None
 
 
 def _plain(value: Any) -> Any:

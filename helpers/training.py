@@ -7,10 +7,11 @@ The loop inside :func:`fit` is the one notebook 03 writes out by hand (forward, 
 from __future__ import annotations
 
 import copy
+import io
 import math
 import os
-import tempfile
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from torch import nn
 from tqdm import tqdm  # a text bar: a widget bar breaks once a saved notebook is reopened
 
 from .checks import check_choice, check_positive_int, check_type
+from .files import write_atomic
 
 # history["epoch"][i], history["train_loss"][i], ... describe epoch i; "batch_loss" has one entry
 # per step.
@@ -87,27 +89,56 @@ class EarlyStopping:
     Give it to :func:`fit` (``early_stopping=EarlyStopping(patience=3)``): after every epoch ``fit``
     calls ``step(value, model)``; when it returns True training stops, and at the end ``fit`` calls
     ``restore(model)`` so the model holds the weights of the best epoch.
+
+    ``mode`` follows from ``monitor`` ("min" for a loss, "max" for an accuracy). One instance
+    follows one model: more ``fit`` calls on the same model continue where it left off; for
+    another model create a new ``EarlyStopping`` (or call :meth:`reset`).
     """
+
+    MONITORS = {"val_loss": "min", "train_loss": "min", "val_acc": "max", "train_acc": "max"}
 
     def __init__(
         self,
         patience: int = 3,
         *,
         monitor: str = "val_loss",
-        mode: str = "min",
+        mode: str | None = None,
         min_delta: float = 0.0,
     ):
         check_positive_int("patience", patience)
-        check_choice("monitor", monitor, ("val_loss", "val_acc", "train_loss", "train_acc"))
-        check_choice("mode", mode, ("min", "max"))
+        check_choice("monitor", monitor, tuple(self.MONITORS))
+        check_choice("mode", mode, ("min", "max", None))
+        if mode is not None and mode != self.MONITORS[monitor]:
+            raise ValueError(
+                f"mode must be {self.MONITORS[monitor]!r} (or None) for monitor={monitor!r}, "
+                f"got {mode!r}: a lower {monitor} is "
+                f"{'better' if self.MONITORS[monitor] == 'min' else 'worse'}"
+            )
         check_type("min_delta", min_delta, float)
         if min_delta < 0:
             raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
-        self.patience, self.monitor, self.mode, self.min_delta = patience, monitor, mode, min_delta
+        self.patience, self.monitor, self.min_delta = patience, monitor, min_delta
+        self.mode = self.MONITORS[monitor]
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the best value, weights and model so far: start afresh (for another model)."""
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
         self.bad_epochs = 0
+        self._model: weakref.ref[nn.Module] | None = None
+
+    def _follow(self, model: nn.Module) -> None:
+        check_type("model", model, nn.Module)
+        followed = self._model() if self._model is not None else None
+        if self._model is None:
+            self._model = weakref.ref(model)
+        elif followed is not model:
+            raise ValueError(
+                "this EarlyStopping already holds the best weights of another model; create a "
+                "new EarlyStopping for each model (or call .reset() first)"
+            )
 
     def improved(self, value: float) -> bool:
         """Whether ``value`` beats the best so far by more than ``min_delta`` (a NaN never does)."""
@@ -121,6 +152,7 @@ class EarlyStopping:
 
     def step(self, value: float, model: nn.Module, epoch: int | None = None) -> bool:
         """Record one epoch's ``value``; return True when training should stop."""
+        self._follow(model)
         if self.improved(value):
             self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
             self.best_state = copy.deepcopy(model.state_dict())
@@ -131,6 +163,7 @@ class EarlyStopping:
     def restore(self, model: nn.Module) -> None:
         """Load the best weights seen into ``model`` (nothing to do before the first step)."""
         if self.best_state is not None:
+            self._follow(model)
             model.load_state_dict(self.best_state)
 
 
@@ -298,9 +331,10 @@ def save_checkpoint(
     history). PyTorch's global CPU random state (dropout on the CPU) and the CUDA one, when there
     is a GPU, are saved too.
 
-    The bytes go to a temporary file in the same folder, are flushed to disk, and only then
-    replace ``path`` (``os.replace`` is atomic): a crash mid-write leaves the previous
-    checkpoint intact, never a half-written one.
+    Written with :func:`helpers.files.write_atomic`: a crash or a full disk mid-write leaves the
+    previous checkpoint intact, never a half-written one (a full disk raises
+    :class:`~helpers.files.WriteError`, "no space left on device"), and temporary files of a
+    save that was killed earlier are removed.
     """
     _check_checkpoint_args(path, model, optimizer, scheduler, generator)
     check_type("epoch", epoch, (int, type(None)))
@@ -322,19 +356,9 @@ def save_checkpoint(
         state["generator"] = generator.get_state()
     if torch.cuda.is_available():
         state["cuda_rng"] = torch.cuda.get_rng_state_all()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()  # serialized in memory first: a full disk then fails as an OSError
+    torch.save(state, buffer)
+    return write_atomic(path, buffer.getbuffer())
 
 
 def _read_checkpoint(path: Path, map_location: str | torch.device) -> dict[str, Any]:
@@ -342,27 +366,27 @@ def _read_checkpoint(path: Path, map_location: str | torch.device) -> dict[str, 
     :class:`CheckpointError`."""
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except (
-        Exception
-    ) as err:  # RuntimeError (zip), EOFError, UnpicklingError, UnicodeDecodeError, ...
+    except Exception as err:  # RuntimeError (zip), EOFError, UnpicklingError, UnicodeDecodeError
         text = str(err)
-        refused = next(
-            (line.strip() for line in text.splitlines() if "Unsupported global" in line), None
-        )
-        if refused is not None:
-            reason = refused.removeprefix("WeightsUnpickler error: ").split(". ")[0]
+        if "Weights only load failed" in text:
+            what = next(
+                (
+                    line.strip().removeprefix("WeightsUnpickler error: ").split(". ")[0]
+                    for line in text.splitlines()
+                    if "GLOBAL" in line
+                ),
+                "objects other than tensors and plain data",
+            )
             raise CheckpointError(
-                f"{path} was refused by torch.load(weights_only=True): it contains Python objects, "
-                f"not only tensors and plain data ({reason}). "
-                "Unpickling those could run arbitrary code; load it with weights_only=False only "
-                "if you trust where the file came from."
-            ) from err
+                f"{path} contains Python objects ({what}) that are not loaded, for safety: "
+                "loading them could run any code. A checkpoint written by save_checkpoint holds "
+                "only tensors and plain data; use one of those."
+            ) from None
         first = text.strip().splitlines()[0].split(". ")[0][:160] if text.strip() else "no detail"
         raise CheckpointError(
             f"cannot read checkpoint {path}: the file is truncated or corrupted "
-            f"({type(err).__name__}: {first}). Write it again or use an earlier "
-            "checkpoint."
-        ) from err
+            f"({type(err).__name__}: {first}); write it again or use an earlier checkpoint."
+        ) from None
     if (
         not isinstance(state, dict)
         or "model" not in state
@@ -374,6 +398,74 @@ def _read_checkpoint(path: Path, map_location: str | torch.device) -> dict[str, 
             + (f" with keys {sorted(state)[:8]}" if isinstance(state, dict) else "")
         )
     return state
+
+
+def _shape(value: Any) -> list[int] | None:
+    return list(value.shape) if isinstance(value, torch.Tensor) else None
+
+
+def _check_fits(
+    path: Path,
+    state: dict[str, Any],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    generator: torch.Generator | None,
+) -> None:
+    """Raise :class:`CheckpointError` unless every saved state fits the object it is for.
+
+    Checked before anything is loaded, so a checkpoint of another architecture or optimizer
+    leaves the objects untouched.
+    """
+    want, got = model.state_dict(), state["model"]
+    if not isinstance(got, dict):
+        raise CheckpointError(f"{path} has no model weights (a {type(got).__name__})")
+    problems = [f"missing {k}" for k in want if k not in got]
+    problems += [f"unexpected {k}" for k in got if k not in want]
+    problems += [
+        f"{k} is {_shape(got[k])} in the file but {_shape(v)} in the model"
+        for k, v in want.items()
+        if k in got and _shape(got[k]) != _shape(v)
+    ]
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise CheckpointError(
+            f"{path} does not fit this model: {'; '.join(problems[:3])}{more}. Load it into the "
+            "architecture it was saved from; the model was left unchanged."
+        )
+    if optimizer is not None:
+        saved = state["optimizer"]
+        groups = saved.get("param_groups") if isinstance(saved, dict) else None
+        sizes = [len(g["params"]) for g in optimizer.param_groups]
+        if not isinstance(groups, list) or [len(g.get("params", ())) for g in groups] != sizes:
+            raise CheckpointError(
+                f"{path} holds the state of an optimizer over other parameters (groups of "
+                f"{[len(g.get('params', ())) for g in groups or []]} tensors, this optimizer has "
+                f"{sizes}); create the optimizer over the same model; nothing was changed."
+            )
+        params = [p for g in optimizer.param_groups for p in g["params"]]
+        index = {pid: params[i] for i, pid in enumerate(p for g in groups for p in g["params"])}
+        for pid, entry in (saved.get("state") or {}).items():
+            param = index.get(pid)
+            for key, value in entry.items() if isinstance(entry, dict) else ():
+                if param is None or (
+                    isinstance(value, torch.Tensor)
+                    and value.dim() > 0
+                    and value.shape != param.shape
+                ):
+                    raise CheckpointError(
+                        f"{path} holds an optimizer state ({key} {_shape(value)}) that does not "
+                        f"fit this optimizer's parameters; create the optimizer over the same "
+                        "model; nothing was changed."
+                    )
+    if generator is not None:
+        saved_rng = state["generator"]
+        if not isinstance(saved_rng, torch.Tensor) or _shape(saved_rng) != _shape(
+            generator.get_state()
+        ):
+            raise CheckpointError(
+                f"{path} holds no valid generator state for a {generator.device} generator; "
+                "nothing was changed."
+            )
 
 
 def load_checkpoint(
@@ -412,18 +504,33 @@ def load_checkpoint(
                 f"{path} holds no {name} state, but a {name} was given to restore; "
                 f"it was saved without {name}=..."
             )
+    _check_fits(path, state, model, optimizer, generator)
+    if restore_rng and _shape(state.get("torch_rng")) != _shape(torch.get_rng_state()):
+        raise CheckpointError(
+            f"{path} holds no valid random state; load it with restore_rng=False; "
+            "nothing was changed."
+        )
+    # Everything is checked, but load transactionally anyway: on any error, put back what was there.
+    saved = [
+        (obj, copy.deepcopy(obj.state_dict()))
+        for obj in (model, optimizer, scheduler)
+        if obj is not None
+    ]
     try:
         model.load_state_dict(state["model"])
-    except RuntimeError as err:
+        if optimizer is not None:
+            optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        if generator is not None:
+            generator.set_state(state["generator"].cpu())
+    except Exception as err:
+        for obj, before in saved:
+            obj.load_state_dict(before)
         raise CheckpointError(
-            f"{path} does not fit this model: {' '.join(str(err).split())[:300]}"
-        ) from err
-    if optimizer is not None:
-        optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    if generator is not None:
-        generator.set_state(state["generator"].cpu())
+            f"{path} could not be loaded ({type(err).__name__}: "
+            f"{' '.join(str(err).split())[:200]}); nothing was changed"
+        ) from None
     if restore_rng:
         torch.set_rng_state(state["torch_rng"].cpu())
         if (

@@ -229,15 +229,12 @@ def test_an_unsafe_pickle_is_refused_and_its_code_never_runs(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"format": 1, "model": Net().state_dict(), "surprise": Malicious()}, path)
     PAYLOAD_CALLS.clear()
-    with pytest.raises(
-        CheckpointError, match="refused by torch.load\\(weights_only=True\\)"
-    ) as err:
+    with pytest.raises(CheckpointError, match="contains Python objects") as err:
         load_checkpoint(path, model=Net())
-    assert (
-        str(path) in str(err.value)
-        and "_payload" in str(err.value)
-        and "arbitrary code" in str(err.value)
-    )
+    message = str(err.value)
+    assert str(path) in message and "_payload" in message and "not loaded, for safety" in message
+    assert "weights_only" not in message and "truncated" not in message  # never "turn it off"
+    assert err.value.__cause__ is None and err.value.__suppress_context__  # no torch advice chained
     assert PAYLOAD_CALLS == []
     torch.load(path, weights_only=False)  # what the guard protects against: the payload runs
     assert PAYLOAD_CALLS == ["code ran while loading"]
@@ -258,9 +255,74 @@ def test_missing_file_missing_state_and_wrong_model(tmp_path):
     path = save_checkpoint(tmp_path / "model_only.pt", model=model)
     with pytest.raises(CheckpointError, match="holds no optimizer state"):
         load_checkpoint(path, model=model, optimizer=adam(model))
+    other = mlp((784, 32, 10))
+    before = params(other)
     with pytest.raises(CheckpointError, match="does not fit this model") as err:
-        load_checkpoint(path, model=mlp((784, 32, 10)))
+        load_checkpoint(path, model=other)
+    assert str(path) in str(err.value) and "left unchanged" in str(err.value)
+    assert all(torch.equal(a, b) for a, b in zip(before, params(other)))
+
+
+def test_a_mismatched_optimizer_is_refused_before_anything_is_loaded(tmp_path):
+    model = Net()
+    optimizer = adam(model)
+    fit(
+        model,
+        InMemoryLoader(*synthetic(64), batch_size=32),
+        epochs=1,
+        optimizer=optimizer,
+        progress=False,
+    )
+    path = save_checkpoint(tmp_path / "c.pt", model=model, optimizer=optimizer)
+    target = Net()
+    before = params(target)
+    wrong = adam(nn.Linear(784, 10))  # an optimizer over another model's 2 tensors
+    with pytest.raises(CheckpointError, match="optimizer over other parameters") as err:
+        load_checkpoint(path, model=target, optimizer=wrong)
     assert str(path) in str(err.value)
+    assert all(torch.equal(a, b) for a, b in zip(before, params(target)))
+    # same number of tensors, other shapes: the moments do not fit
+    shaped = nn.Sequential(nn.Linear(784, 64), nn.Linear(64, 128), nn.Linear(128, 10))
+    with pytest.raises(CheckpointError, match="does not fit this optimizer"):
+        load_checkpoint(path, model=target, optimizer=adam(shaped))
+    assert all(torch.equal(a, b) for a, b in zip(before, params(target)))
+    state = load_checkpoint(path, model=target, optimizer=adam(target))  # the right pair loads
+    assert all(torch.equal(a, b) for a, b in zip(params(model), params(target)))
+    assert state["optimizer"]["state"]
+
+
+def test_a_checkpoint_without_a_valid_random_state_changes_nothing(tmp_path):
+    model = Net()
+    state = {"format": 1, "model": Net().state_dict(), "epoch": 0, "extra": {}}
+    torch.save(state, tmp_path / "no_rng.pt")
+    before = params(model)
+    with pytest.raises(CheckpointError, match="no valid random state; load it with restore_rng"):
+        load_checkpoint(tmp_path / "no_rng.pt", model=model)
+    assert all(torch.equal(a, b) for a, b in zip(before, params(model)))
+    load_checkpoint(tmp_path / "no_rng.pt", model=model, restore_rng=False)
+    assert not all(torch.equal(a, b) for a, b in zip(before, params(model)))
+
+
+def test_a_full_disk_says_so_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import helpers.files
+
+    model = Net()
+    path = save_checkpoint(tmp_path / "c.pt", model=model, epoch=1)
+    before = path.read_bytes()
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(helpers.files.os, "fsync", full)
+    with pytest.raises(OSError, match="no space left on device") as err:
+        save_checkpoint(path, model=model, epoch=2)
+    monkeypatch.setattr(helpers.files.os, "fsync", os.fsync)
+    assert str(path) in str(err.value) and err.value.errno == errno.ENOSPC
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]
 
 
 def test_bad_arguments_name_the_argument(tmp_path):

@@ -21,7 +21,7 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-from coursekit import report
+from coursekit import cells, report
 from coursekit import run as course
 
 
@@ -328,8 +328,10 @@ def test_ctrl_c_keeps_finished_notebooks_writes_the_report_and_exits_130(
     assert "| 03_c | not run | — | — |" in md and "interrupted (Ctrl-C)" in md
 
 
-def test_real_ctrl_c_on_a_running_course(tmp_path):
-    """SIGINT to the runner's process group (what Ctrl-C in a terminal does), during notebook 02."""
+@pytest.mark.parametrize("how", ["ctrl-c", "kill"])
+def test_real_ctrl_c_or_kill_on_a_running_course(tmp_path, how):
+    """SIGINT to the runner's process group (what Ctrl-C in a terminal does), or SIGTERM to the
+    runner alone (``kill``, a CI timeout), during notebook 02."""
     nbs, build, started = tmp_path / "nbs", tmp_path / "build", tmp_path / "started"
     make_notebook(nbs, "01_fast", ["x = 1"])
     make_notebook(
@@ -364,12 +366,18 @@ def test_real_ctrl_c_on_a_running_course(tmp_path):
             time.sleep(0.2)
         assert started.exists(), "notebook 02 never started"
         time.sleep(0.5)
-        os.killpg(proc.pid, signal.SIGINT)
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, out + err[-3000:]
+    assert proc.returncode == (130 if how == "ctrl-c" else 143), out + err[-3000:]
+    assert f"interrupted ({'Ctrl-C' if how == 'ctrl-c' else 'SIGTERM'})" in out
+    for noise in ("Traceback", "ZMQError", "Task exception", "without encryption"):
+        assert noise not in err, err[-3000:]
     assert nbformat.read(build / "executed" / "01_fast.ipynb", as_version=4).cells
     assert sorted(p.name for p in (build / "executed").iterdir()) == ["01_fast.ipynb"]
     statuses = [r["status"] for r in json.loads((build / "run.json").read_text())["notebooks"]]
@@ -592,10 +600,10 @@ def test_results_and_title_from_an_executed_notebook():
     ]
     nb.cells = [error_cell, nbformat.v4.new_markdown_cell("# 05 · Overfitting\n\ntext"), last]
     assert report.results_from_notebook(nb) == {"acc": 0.97, "shape": [2, 3]}
-    assert report.notebook_title(nb, "x") == "05 · Overfitting"
+    assert cells.title(nb, "x") == "05 · Overfitting"
     last.outputs[0].data["text/plain"] = "<object at 0x7f>"
     assert report.results_from_notebook(nb) == {}
-    assert report.notebook_title(nbformat.v4.new_notebook(), "fallback") == "fallback"
+    assert cells.title(nbformat.v4.new_notebook(), "fallback") == "fallback"
 
 
 def test_environment_names_torch_and_the_device():
@@ -609,3 +617,153 @@ def test_environment_names_torch_and_the_device():
     )
     if not torch.cuda.is_available():
         assert "not available" in report.environment("cuda")["device_name"]
+
+
+# --------------------------------------------------------------------------- faults
+def with_parameters(folder: Path, name: str, extra: str) -> Path:
+    """A synthetic notebook whose parameters cell also defines ``extra``."""
+    path = make_notebook(folder, name, [])
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].source += "\n" + extra
+    nbformat.write(nb, path)
+    return path
+
+
+def recording_papermill(monkeypatch) -> list[dict]:
+    """Replace papermill.execute_notebook by a copy that records its parameters and writes the
+    results JSON as the notebook's last cell would."""
+    import papermill
+
+    calls: list[dict] = []
+
+    def execute(input_path, output_path, parameters=None, **kwargs):
+        calls.append(dict(parameters or {}))
+        nbformat.write(nbformat.read(input_path, as_version=4), output_path)
+        if parameters and parameters.get("results_dir"):
+            folder = Path(parameters["results_dir"])
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{Path(input_path).stem}.json").write_text('{"acc": 0.5}')
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute)
+    return calls
+
+
+def test_folders_given_with_p_are_relative_to_the_callers_folder(tmp_path, capsys, monkeypatch):
+    nbs = tmp_path / "nbs"
+    with_parameters(nbs, "01_a", "data_dir = None")
+    calls = recording_papermill(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run_main(
+        capsys,
+        "--notebooks",
+        str(nbs),
+        "--build-dir",
+        "b",
+        "-p",
+        "data_dir",
+        "my-mnist",
+        "-p",
+        "results_dir",
+        "~/../mine",
+    )
+    assert code == 0, out
+    assert calls[0]["data_dir"] == str(tmp_path / "my-mnist")  # not notebooks/my-mnist
+    mine = os.path.abspath(os.path.expanduser("~/../mine"))
+    assert calls[0]["results_dir"] == mine and not (tmp_path / "b" / "results").exists()
+
+
+def test_results_dir_given_with_p_is_where_the_results_go(tmp_path, capsys, monkeypatch):
+    make_notebook(tmp_path / "nbs", "01_a", [])
+    recording_papermill(monkeypatch)
+    mine, where = tmp_path / "mine", ["--notebooks", str(tmp_path / "nbs")]
+    code, out, _ = run_main(
+        capsys, *where, "--build-dir", str(tmp_path / "b"), "-p", "results_dir", str(mine)
+    )
+    assert code == 0 and "acc=0.5" in out
+    assert json.loads((mine / "01_a.json").read_text()) == {"acc": 0.5}
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not json", "empty", "a list"])
+def test_a_malformed_notebook_is_named_before_anything_runs(tmp_path, capsys, damage):
+    nbs = tmp_path / "nbs"
+    good = make_notebook(nbs, "01_a", [])
+    bad = make_notebook(nbs, "02_b", [])
+    text = bad.read_text()
+    bad.write_text(
+        {"truncated": text[: len(text) // 2], "not json": "hello", "empty": "", "a list": "[]"}[
+            damage
+        ]
+    )
+    code, out, err = run_main(capsys, "--notebooks", str(nbs), "--build-dir", str(tmp_path / "b"))
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith(f"error: {bad} is not a valid notebook") and err.count("\n") == 1
+    assert not (tmp_path / "b").exists() and good.exists()
+
+
+def test_a_full_disk_fails_the_notebook_in_one_line_and_leaves_no_stray_files(
+    tmp_path, capsys, monkeypatch
+):
+    import errno
+
+    import helpers.files
+
+    nbs, build = tmp_path / "nbs", tmp_path / "build"
+    make_notebook(nbs, "01_a", [])
+    (build / "executed").mkdir(parents=True)
+    (build / "executed" / "01_a.ipynb").write_text("previous run")
+    recording_papermill(monkeypatch)
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(helpers.files.os, "fsync", full)
+    code, out, err = run_main(capsys, "--notebooks", str(nbs), "--build-dir", str(build))
+    assert code == 1 and "Traceback" not in out + err
+    assert "01_a" in out and "no space left on device" in out
+    assert "the report was not written" in err and "no space left on device" in err
+    assert (build / "executed" / "01_a.ipynb").read_text() == "previous run"
+    assert sorted(p.name for p in (build / "executed").iterdir()) == ["01_a.ipynb"]
+    assert not [p for p in build.rglob(".*") if p.is_file()]  # no temporary file anywhere
+
+
+def test_papermill_hitting_a_full_disk_is_named_too(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import papermill
+
+    def execute(input_path, output_path, parameters=None, **kwargs):
+        Path(output_path).write_text('{"cells": [')  # half written, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute)
+    make_notebook(tmp_path / "nbs", "01_a", [])
+    build = tmp_path / "build"
+    code, out, err = run_main(
+        capsys, "--notebooks", str(tmp_path / "nbs"), "--build-dir", str(build)
+    )
+    assert code == 1 and "Traceback" not in out + err and "NotJSONError" not in out
+    assert "no space left on device while writing into" in out
+    assert list((build / "executed").iterdir()) == []
+
+
+def test_a_stale_temporary_of_a_killed_runner_is_removed(tmp_path, capsys, monkeypatch):
+    nbs, build = tmp_path / "nbs", tmp_path / "build"
+    make_notebook(nbs, "01_a", [])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = build / "executed" / f".01_a.ipynb.{dead.pid}-0bad.tmp.ipynb"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{ half")
+    recording_papermill(monkeypatch)
+    assert run_main(capsys, "--notebooks", str(nbs), "--build-dir", str(build))[0] == 0
+    assert sorted(p.name for p in (build / "executed").iterdir()) == ["01_a.ipynb"]
+
+
+def test_a_damaged_run_record_is_named(tmp_path, capsys):
+    (tmp_path / "run.json").write_text('{"started": ')
+    assert report.main(["--build-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot read {tmp_path / 'run.json'}") and "again" in err
+    (tmp_path / "run.json").write_text("[]")
+    assert report.main(["--build-dir", str(tmp_path), "--table"]) == 2
+    assert "is not a run record" in capsys.readouterr().err

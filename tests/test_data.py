@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import http.server
 import shutil
+import threading
+import time
 import urllib.error
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +18,9 @@ import torchvision
 from torchvision import transforms
 
 from helpers import data as D
+from helpers.paths import DATA, ROOT
 
-FILES = [
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-]
+FILES = list(D.FILES)
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 
 
@@ -32,7 +33,7 @@ def test_data_root_resolution_order(monkeypatch, tmp_path):
     assert D.data_root(tmp_path / "arg") == tmp_path / "arg"
     assert D.data_root() == tmp_path / "env"
     monkeypatch.delenv("COURSE_DATA_DIR")
-    assert D.data_root() == D.PROJECT_ROOT / "data"
+    assert D.data_root() == DATA == ROOT / "data"
     with pytest.raises(TypeError, match="data_dir must be"):
         D.data_root(3)
 
@@ -75,25 +76,112 @@ def test_missing_files_without_download_name_folder_and_files(tmp_path):
 
 
 def test_failed_download_leaves_nothing_behind(tmp_path, monkeypatch):
-    def offline(url, root, filename, md5=None):
-        Path(root, filename).write_bytes(b"half a file")  # a partial download...
+    def offline(url, dest, md5):
+        dest.write_bytes(b"half a file")  # a partial download...
         raise urllib.error.URLError("no network")  # ...then the connection drops
 
-    monkeypatch.setattr(torchvision.datasets.utils, "download_url", offline)
+    monkeypatch.setattr(D, "_fetch", offline)
+    typo = tmp_path / "mnst-data"  # a mistyped COURSE_DATA_DIR that does not exist
+    monkeypatch.setenv("COURSE_DATA_DIR", str(typo))
     with pytest.raises(D.DataError, match="could not be downloaded.*no network") as err:
-        D.load_split(True, data_dir=tmp_path, download=True)
-    assert "train-images-idx3-ubyte" in str(err.value)
-    assert listing(tmp_path) == ["MNIST", "MNIST/raw"]  # no partial file, no temp folder
+        D.load_split(True, download=True)
+    assert "train-images-idx3-ubyte" in str(err.value) and str(typo) in str(err.value)
+    assert listing(tmp_path) == []  # no partial file, no temp folder, no empty MNIST/raw
 
 
-def test_successful_download_is_moved_into_place(tmp_path, monkeypatch, data_dir):
-    def from_disk(url, root, filename, md5=None):
-        shutil.copy(Path(data_dir) / "MNIST" / "raw" / filename, Path(root) / filename)
+@contextlib.contextmanager
+def server(handler: type) -> Iterator[str]:
+    """A local HTTP server on a free port, in a thread; yields its URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
-    monkeypatch.setattr(torchvision.datasets.utils, "download_url", from_disk)
-    images, _ = D.load_split(False, data_dir=tmp_path, download=True)
+
+def test_a_stalled_mirror_times_out_with_the_same_clear_error(tmp_path, monkeypatch):
+    release = threading.Event()
+
+    class Silent(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # a proxy that accepts the request and never answers
+            release.wait(10)
+
+        def log_message(self, *args):
+            pass
+
+    with server(Silent) as url:
+        monkeypatch.setitem(D.MIRRORS, "MNIST", [url])
+        monkeypatch.setattr(D, "DOWNLOAD_TIMEOUT_S", 0.5)
+        start = time.perf_counter()
+        with pytest.raises(
+            D.DataError, match=r"could not be downloaded \(.*no answer within 0.5 s"
+        ):
+            D.load_split(False, data_dir=tmp_path, download=True)
+        release.set()
+    assert time.perf_counter() - start < 5
+    assert listing(tmp_path) == []
+
+
+def test_successful_download_is_checked_and_moved_into_place(tmp_path, monkeypatch, data_dir):
+    raw = Path(data_dir) / "MNIST" / "raw"
+
+    class Mirror(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(raw), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    with server(Mirror) as url:
+        monkeypatch.setitem(D.MIRRORS, "MNIST", ["http://127.0.0.1:9/", url])  # first one refuses
+        images, _ = D.load_split(False, data_dir=tmp_path, download=True)
     assert len(images) == 10000
     assert listing(tmp_path / "MNIST" / "raw") == sorted(f"{name}.gz" for name in FILES)
+
+
+def copy_unpacked(data_dir: str, tmp_path: Path, name: str = "MNIST") -> Path:
+    raw = tmp_path / name / "raw"
+    raw.mkdir(parents=True)
+    for fname in FILES:
+        shutil.copy(Path(data_dir) / name / "raw" / fname, raw)
+        (raw / fname).chmod(0o644)
+    return raw
+
+
+@pytest.mark.parametrize("name", ["MNIST", "FashionMNIST"])
+def test_a_flipped_pixel_byte_in_an_unpacked_file_is_caught(tmp_path, data_dir, name):
+    raw = copy_unpacked(data_dir, tmp_path, name)
+    blob = bytearray((raw / "t10k-images-idx3-ubyte").read_bytes())
+    blob[16 + 28 * 14 + 14] ^= 0xFF  # one pixel in the middle of the first image
+    (raw / "t10k-images-idx3-ubyte").write_bytes(blob)
+    with pytest.raises(D.DataError, match="t10k-images-idx3-ubyte is corrupted: its content"):
+        D.load_split(False, name=name, data_dir=tmp_path, download=False)
+    D.load_split(True, name=name, data_dir=tmp_path, download=False)  # the others are fine
+
+
+def test_a_label_outside_0_to_9_is_refused(tmp_path, data_dir):
+    raw = copy_unpacked(data_dir, tmp_path)
+    blob = bytearray((raw / "t10k-labels-idx1-ubyte").read_bytes())
+    blob[8 + 17] = 200
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(blob)
+    with pytest.raises(
+        D.DataError, match="label 200 at position 17, where MNIST labels are 0 to 9"
+    ):
+        D.load_split(False, data_dir=tmp_path, download=False)
+
+
+def test_a_recompressed_gz_with_the_right_content_is_accepted(tmp_path, data_dir):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for fname in FILES:  # recompressed: other bytes than torchvision's .gz, same content
+        blob = (Path(data_dir) / "MNIST" / "raw" / fname).read_bytes()
+        (raw / f"{fname}.gz").write_bytes(gzip.compress(blob, compresslevel=1, mtime=0))
+    images, labels = D.load_split(False, data_dir=tmp_path, download=False)
+    reference = D.load_split(False, data_dir=data_dir, download=False)
+    assert torch.equal(images, reference[0]) and torch.equal(labels, reference[1])
 
 
 @pytest.mark.parametrize("kind", ["truncated", "garbage"])
@@ -117,9 +205,7 @@ def test_corrupted_gz_is_named(tmp_path, data_dir):
         shutil.copy(Path(data_dir) / "MNIST" / "raw" / f"{name}.gz", raw)
     gz = raw / "t10k-labels-idx1-ubyte.gz"
     gz.write_bytes(gz.read_bytes()[:-50])
-    with pytest.raises(
-        D.DataError, match="t10k-labels-idx1-ubyte.gz does not match torchvision's checksum"
-    ):
+    with pytest.raises(D.DataError, match="t10k-labels-idx1-ubyte.gz.*corrupted or truncated"):
         D.load_split(False, data_dir=tmp_path)
 
 

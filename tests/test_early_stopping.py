@@ -3,6 +3,7 @@ and with fit."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -69,7 +70,8 @@ def test_min_delta_requires_a_large_enough_improvement():
     stopper = EarlyStopping(patience=2, min_delta=0.1)
     stop, _ = replay(stopper, [1.0, 0.95, 0.92, 0.5])
     assert stop == 3 and stopper.best == 1.0
-    assert EarlyStopping(patience=2, mode="max", min_delta=0.05).improved(0.1)  # nothing seen yet
+    # nothing seen yet: any value is an improvement
+    assert EarlyStopping(patience=2, monitor="val_acc", min_delta=0.05).improved(0.1)
 
 
 def test_a_nan_value_never_counts_as_the_best():
@@ -101,7 +103,11 @@ def test_restore_before_any_step_changes_nothing():
         ({"patience": -2}, ValueError, "patience must be an integer >= 1, got -2"),
         ({"patience": 2.5}, TypeError, "patience must be int, got 2.5"),
         ({"patience": True}, TypeError, "patience must be int, got True"),
-        ({"mode": "maximum"}, ValueError, r"mode must be one of \['min', 'max'\], got 'maximum'"),
+        (
+            {"mode": "maximum"},
+            ValueError,
+            r"mode must be one of \['min', 'max', None\], got 'maximum'",
+        ),
         ({"monitor": "accuracy"}, ValueError, r"monitor must be one of .*got 'accuracy'"),
         ({"min_delta": -0.1}, ValueError, "min_delta must be >= 0, got -0.1"),
         ({"min_delta": "0.1"}, TypeError, "min_delta must be float, got '0.1'"),
@@ -110,6 +116,31 @@ def test_restore_before_any_step_changes_nothing():
 def test_bad_arguments_fail_in_one_sentence(kwargs, error, message):
     with pytest.raises(error, match=message):
         EarlyStopping(**kwargs)
+
+
+def test_the_mode_follows_from_the_monitored_metric():
+    assert EarlyStopping(monitor="val_acc").mode == "max"
+    assert EarlyStopping(monitor="train_acc").mode == "max"
+    assert EarlyStopping(monitor="val_loss").mode == "min"
+    stopper = EarlyStopping(patience=2, monitor="val_acc")  # no mode given: accuracy is maximized
+    stop, _ = replay(stopper, [0.5, 0.9, 0.6, 0.7])
+    assert stop == 4 and stopper.best == 0.9 and stopper.best_epoch == 2
+    with pytest.raises(ValueError, match="mode must be 'max' .* for monitor='val_acc', got 'min'"):
+        EarlyStopping(monitor="val_acc", mode="min")
+
+
+def test_one_instance_follows_one_model():
+    stopper = EarlyStopping(patience=2)
+    _, model_a = replay(stopper, [1.0, 0.5])
+    model_b = copy.deepcopy(model_a)
+    with pytest.raises(ValueError, match="another model; create a new EarlyStopping"):
+        stopper.step(0.1, model_b)
+    with pytest.raises(ValueError, match="another model"):
+        stopper.restore(model_b)  # model A's weights never land in model B
+    stopper.step(0.4, model_a)  # the same model continues
+    stopper.reset()
+    stopper.step(0.9, model_b)
+    assert stopper.best == 0.9 and stopper.bad_epochs == 0
 
 
 def test_fit_needs_a_val_loader_to_monitor_validation():

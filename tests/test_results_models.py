@@ -26,8 +26,10 @@ def test_save_results_without_folder_writes_nothing(tmp_path):
 
 
 def test_save_results_refuses_nan_and_leaves_nothing(tmp_path):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"results\['acc'\] is not a finite number"):
         save_results({"acc": math.nan}, str(tmp_path), "bad")
+    with pytest.raises(ValueError, match=r"results\['val'\]\['adam'\]\[1\] is not a finite"):
+        save_results({"val": {"adam": [0.5, torch.tensor(math.inf)]}}, str(tmp_path), "bad")
     with pytest.raises(TypeError, match="JSON-serializable"):
         save_results({"model": nn.Linear(1, 1)}, str(tmp_path), "bad")
     assert list(tmp_path.iterdir()) == []
@@ -52,6 +54,19 @@ def test_mlp_matches_net_and_configures():
         mlp((784, 0, 10))
     with pytest.raises(ValueError, match="at least an input and an output"):
         mlp((784,))
+
+
+@pytest.mark.parametrize("make", [Net, mlp], ids=["Net", "mlp"])
+def test_images_of_the_wrong_size_are_named_before_the_first_layer(make):
+    model = make()
+    for bad in (torch.zeros(2, 3, 32, 32), torch.zeros(2, 2, 28, 28), torch.zeros(784)):
+        with pytest.raises(
+            ValueError, match=r"expects a batch of images of shape \[B, 1, 28, 28\]"
+        ):
+            model(bad)
+    assert model(torch.zeros(0, 1, 28, 28)).shape == (0, 10)  # an empty batch is fine
+    with pytest.raises(ValueError, match=r"\[B, 1, 10, 10\] or \[B, 100\], got \[3, 784\]"):
+        mlp((100, 10))(torch.zeros(3, 784))
 
 
 def test_count_parameters_trainable_only():

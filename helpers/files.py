@@ -1,0 +1,188 @@
+"""Writing a file atomically: the one writer every helper and tool uses.
+
+``write_atomic(path, content)`` writes to a unique temporary file beside ``path``
+(``.<name>.<pid>-<random>.tmp``), flushes it to disk and only then renames it over ``path`` with
+``os.replace``, which is atomic. So:
+
+* a crash, Ctrl-C, ``kill`` or full disk mid-write leaves the previous ``path`` intact, never a
+  half-written file, and no temporary file (on any error it is removed);
+* temporary files left by an earlier write that was killed outright (``kill -9``, power loss) are
+  removed by the next write of the same ``path``; two processes writing at once never share a
+  temporary name, and never delete each other's;
+* the new file gets the normal permissions of a new file (0644 under the usual umask 022);
+* a full disk raises :class:`WriteError` (an ``OSError``) saying "no space left on device" and
+  naming the file.
+
+How to use it (``content`` is text, bytes, or a function that writes into a binary file)::
+
+    from helpers.files import write_atomic
+
+    write_atomic(path, json.dumps(data) + "\\n")                 # text, UTF-8
+    write_atomic(path, png_bytes)                               # bytes
+    write_atomic(path, nbformat.writes(nb) + "\\n")             # a notebook
+    write_atomic(path, lambda fh: torch.save(state, fh))        # streamed through a callback
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+Content = str | bytes | Callable[[BinaryIO], object]
+STALE_AFTER_S = 24 * 3600  # a temporary file this old is stale even if its pid is alive again
+_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+class WriteError(OSError):
+    """A file could not be written; the message names it and says what to do. The previous
+    version of the file, if any, is unchanged. ``errno`` is the operating system's code."""
+
+    def __init__(self, code: int | None, message: str):
+        super().__init__(message)  # one argument: str(err) is the sentence, without "[Errno N]"
+        self.errno = code
+
+
+def _temp_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(re.escape(f".{name}.") + r"(\d+)-[0-9a-f]+\.tmp(\.[A-Za-z0-9]+)?")
+
+
+def temp_path(path: str | os.PathLike, suffix: str = "") -> Path:
+    """A unique temporary name beside ``path``, ``.<name>.<pid>-<random>.tmp<suffix>``, for a tool
+    that writes the file itself (papermill writing a notebook as it runs); it is not created.
+
+    :func:`clean_stale_temps` (and so the next :func:`write_atomic` of ``path``) removes it once
+    the process that chose it is gone. ``suffix`` is an extension such as ``".ipynb"``.
+    """
+    path = Path(path)
+    return path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{suffix}"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # on Windows os.kill(pid, 0) sends a Ctrl-C
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process, or cannot tell: leave its file alone
+    return True
+
+
+def clean_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files an earlier, killed write of ``path`` left; return them.
+
+    A temporary file is stale when the process that wrote it is gone (or it is over a day old;
+    on Windows, where a process cannot be probed safely, only the age counts).
+    """
+    path = Path(path)
+    pattern = _temp_pattern(path.name)
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if not match:
+            continue
+        try:
+            old = time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_S
+            if old or not _alive(int(match.group(1))):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:  # already gone (another process cleaned it), or not ours to remove
+            pass
+    return removed
+
+
+def disk_full(err: BaseException) -> bool:
+    """Whether ``err`` (or what it was raised from) is a full disk or an exhausted quota.
+
+    ``torch.save`` reports a failed write as a ``RuntimeError`` from its C++ writer, so the
+    errno of the ``OSError`` underneath is looked for along the chain of causes too.
+    """
+    seen = 0
+    while err is not None and seen < 8:
+        if isinstance(err, OSError) and err.errno in _FULL:
+            return True
+        err = err.__cause__ or err.__context__
+        seen += 1
+    return False
+
+
+def _space_left(folder: Path) -> int | None:
+    try:
+        stat = os.statvfs(folder)
+    except (OSError, AttributeError):  # AttributeError: no statvfs on Windows
+        return None
+    return stat.f_bavail * stat.f_frsize
+
+
+def write_atomic(path: str | os.PathLike, content: Content, *, encoding: str = "utf-8") -> Path:
+    """Write ``content`` to ``path`` atomically (see the module's docstring); return ``path``.
+
+    ``content`` is a ``str`` (written with ``encoding``), ``bytes``, or a function called with the
+    temporary file opened for binary writing. Missing parent folders are created. Raises
+    :class:`WriteError` naming ``path`` for a full disk, a read-only or missing folder, a parent
+    that is a file, or a ``path`` that is a folder; any error of the callback propagates, after
+    the temporary file is removed.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    if not isinstance(content, (str, bytes, bytearray, memoryview)) and not callable(content):
+        raise TypeError(
+            f"content must be str, bytes or a function that writes into a binary file, "
+            f"got {type(content).__name__}"
+        )
+    path = Path(path)
+    if path.is_dir():
+        raise WriteError(errno.EISDIR, f"cannot write {path}: it is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        why = (
+            "a file is in the way of its folder"
+            if err.errno in (errno.EEXIST, errno.ENOTDIR)
+            else f"cannot create its folder ({err.strerror})"
+        )
+        raise WriteError(err.errno, f"cannot write {path}: {why}") from None
+    clean_stale_temps(path)
+    tmp = temp_path(path)
+    try:
+        # O_EXCL: never reuse a name; mode 0o666 minus the umask: a normal file, not mkstemp's 0600
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as err:
+        raise WriteError(err.errno, f"cannot write {path}: {err.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if callable(content):
+                content(fh)
+            else:
+                data = content.encode(encoding) if isinstance(content, str) else content
+                fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        space = _space_left(path.parent)
+        if disk_full(err) or (isinstance(err, Exception) and space is not None and space == 0):
+            raise WriteError(
+                errno.ENOSPC,
+                f"cannot write {path}: no space left on device; free some space and run again "
+                "(the previous version of the file, if any, is unchanged)",
+            ) from err
+        if isinstance(err, OSError) and not isinstance(err, WriteError):
+            raise WriteError(err.errno, f"cannot write {path}: {err.strerror or err}") from err
+        raise
+    return path
