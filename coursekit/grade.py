@@ -52,13 +52,12 @@ from typing import Any
 
 import nbformat
 
+from helpers.files import write_atomic
+from helpers.paths import BUILD, NOTEBOOKS, ROOT
+
 from . import cells
-from .report import write_text_atomic
 from .run import notebooks as course_notebooks
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = PROJECT_ROOT / "notebooks"
-BUILD = PROJECT_ROOT / "build"
 STATUSES = ("passed", "failed", "not attempted", "timed out", "missing")
 MARKS = {"passed": "✓", "failed": "✗", "not attempted": "–", "timed out": "⏱", "missing": "?"}
 CELL_TIMEOUT, NOTEBOOK_TIMEOUT = 120, 1200
@@ -163,7 +162,7 @@ def execute(
         "timeout": timeout,
     }
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["MPLBACKEND"] = "Agg"
     if env.get("COURSE_DATA_DIR"):  # the run's cwd is a temporary folder
         env["COURSE_DATA_DIR"] = str(Path(env["COURSE_DATA_DIR"]).resolve())
@@ -174,7 +173,7 @@ def execute(
             stdout=stream,
             stderr=subprocess.STDOUT,
             env=env,
-            cwd=str(PROJECT_ROOT),
+            cwd=str(ROOT),
             start_new_session=True,
         )
         try:
@@ -566,7 +565,7 @@ def write_reports(reports: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         ("grades.md", markdown(reports)),
         ("grades.html", html_page(reports)),
     ):
-        write_text_atomic(out_dir / name, text)
+        write_atomic(out_dir / name, text)
         written.append(out_dir / name)
     return written
 

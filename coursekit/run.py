@@ -102,11 +102,6 @@ def write_notebook(nb: nbformat.NotebookNode, path: Path) -> Path:
     return files.write_atomic(path, nbformat.writes(nb) + "\n")
 
 
-def write_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
-    """The old name of :func:`write_notebook`, kept until coursekit/student.py switches."""
-    write_notebook(nb, path)
-
-
 def notebooks(only: list[str] | None = None, folder: Path = NOTEBOOKS) -> list[Path]:
     """The course's notebooks in ``folder``, in order; ``only`` keeps those whose name starts
     with one of its prefixes."""
@@ -328,6 +323,27 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     raise Terminated()
 
 
+def _fail_on_claims(row: dict[str, Any]) -> None:
+    """Mark a full run FAILED when a claim of its claims cell does not hold, naming the claims.
+
+    The claims cell itself never raises (a student with an unlucky seed still finishes the
+    notebook); the runner is where a claim that the text makes but the run contradicts fails.
+    """
+    from . import report
+
+    results = row["results"]
+    if not results and row.get("path"):
+        try:
+            results = report.results_from_notebook(read_notebook(Path(row["path"])))
+        except NotebookError:
+            return
+    claims = results.get("claims") if isinstance(results, dict) else None
+    failed = [c for c, holds in (claims or {}).items() if holds is False]
+    if failed:
+        row["status"] = "FAILED"
+        row["error"] = "claims that do not hold in this run: " + "; ".join(failed)
+
+
 def _finish_row(row: dict[str, Any], source: Path, build_dir: Path) -> dict[str, Any]:
     """Add the notebook's title, key figures and (for in-place runs) displayed results; paths
     relative to build/."""
@@ -459,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
                     progress=cells,
                     kernel_log=log,
                 )
+                if row["status"] == "ok" and run["mode"] != "smoke":
+                    _fail_on_claims(row)
                 rows.append(row)
                 bar.update(1)
                 tqdm.write(

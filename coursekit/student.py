@@ -29,12 +29,12 @@ from typing import Any, NamedTuple
 
 import nbformat
 
-from . import cells
-from .run import selected_notebooks, write_atomic
+from helpers.paths import BUILD, NOTEBOOKS
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = PROJECT_ROOT / "notebooks"
-STUDENT = PROJECT_ROOT / "build" / "student"
+from . import cells
+from .run import selected_notebooks, write_notebook
+
+STUDENT = BUILD / "student"
 YOUR_ANSWER_TAG = "your-answer"
 YOUR_ANSWER = "**Your answer:** *(replace this line with your conclusion, in words)*"
 _MUTATORS = {"append", "extend", "update", "add", "insert", "setdefault", "pop", "clear"}
@@ -223,7 +223,7 @@ def write_student_edition(notebooks: list[Path], out_dir: Path) -> list[Path]:
         except ValueError as err:
             raise ValueError(f"{path.name}: {err}") from None
         target = Path(out_dir) / path.name
-        write_atomic(edition, target)
+        write_notebook(edition, target)
         written.append(target)
     return written
 

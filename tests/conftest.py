@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import matplotlib
 import pytest
 
+from helpers.paths import NOTEBOOKS as NOTEBOOK_DIR
+from helpers.paths import ROOT
+
 matplotlib.use("Agg")
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 # Tests need MNIST. Point at it with COURSE_DATA_DIR (CI: ../shared/data); without it, use

@@ -767,3 +767,19 @@ def test_a_damaged_run_record_is_named(tmp_path, capsys):
     (tmp_path / "run.json").write_text("[]")
     assert report.main(["--build-dir", str(tmp_path), "--table"]) == 2
     assert "is not a run record" in capsys.readouterr().err
+
+
+def test_a_claim_that_fails_in_a_full_run_fails_the_notebook_and_is_named(tmp_path, capsys):
+    nbs, build = tmp_path / "nbs", tmp_path / "build"
+    path = make_notebook(nbs, "01_claims", [], "01 · Claims")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[-1].source = nb.cells[-1].source.replace(
+        "'per': {'a': 1.5}}", "'per': {'a': 1.5}, 'claims': {'a beats b': True, 'c < d': smoke}}"
+    )
+    nbformat.write(nb, path)
+    code, out, _ = run_main(capsys, "--notebooks", str(nbs), "--build-dir", str(build))
+    assert code == 1
+    assert "1 failed in" in out and "01_claims claims that do not hold in this run: c < d" in out
+    # in smoke mode the same claim is only a number on a tiny run: not a failure
+    code, out, _ = run_main(capsys, "--notebooks", str(nbs), "--build-dir", str(build), "--smoke")
+    assert code == 0 and "1 passed, 0 failed" in out
