@@ -98,7 +98,8 @@ body.jp-Notebook { --jp-cell-prompt-not-active-opacity: 1;
   .highlight .mi, .highlight .mf, .highlight .m { color: #8fd98f; }
   .jp-RenderedHTMLCommon a:link, .jp-RenderedHTMLCommon a:visited { color: #8cc4ff; }
   /* Figures are drawn on white: keep them on a light card rather than inverting them. */
-  .jp-RenderedImage img { background: #fff; padding: 4px; border-radius: 4px; }
+  .jp-RenderedImage img { background: #fff; padding: 4px; border-radius: 4px;
+    box-sizing: border-box; }
 }
 """
 _CSS = """

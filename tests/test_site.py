@@ -224,33 +224,31 @@ def test_every_figure_gets_an_alt_text_from_its_cell(course, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("code", "heading", "index", "count", "alt"),
+    ("code", "alt"),
     [
-        ('fig.suptitle("Loss")\nax.set_title("train")', "", 0, 1, "Figure: Loss; panels: train."),
-        (
-            'a.set(title="A", ylabel="acc (%)")\nb.set_title("B")\nb.set_xlabel("epoch")',
-            "",
-            0,
-            1,
-            "Figure, panels: A; B. Plotted: acc (%) against epoch.",
-        ),
-        ('plot_history(h, title=f"{n} seeds")', "", 0, 1, "Figure: … seeds."),
-        ('plt.title("One digit, shifted: " + str(s))', "", 0, 1, "Figure: One digit, shifted: …."),
-        ("plt.imshow(x)", "3. The graph", 0, 1, "Figure in the section “3. The graph”."),
-        ("plt.imshow(x)", "", 1, 2, "Figure. (figure 2 of 2)"),
-        (
-            '# alt: A 4 by 4 grid of digits.\nshow_images(x, title="t")',
-            "",
-            0,
-            1,
-            "A 4 by 4 grid of digits.",
-        ),
-        ("# alt: first\n# alt: second\n%matplotlib inline\nf()", "", 1, 2, "second"),
-        ("this is not python (", "Setup", 0, 1, "Figure in the section “Setup”."),
+        ('fig.suptitle("Loss")\nax.set_title("train")', "Figure: Loss; panels: train."),
+        ('plt.title("One digit, shifted: " + str(s))', "Figure: One digit, shifted: …."),
+        ('# alt: A 4 by 4 grid of digits.\nshow_images(x, title="t")', "A 4 by 4 grid of digits."),
     ],
-)
-def test_figure_alt(code, heading, index, count, alt):
-    assert site.figure_alt(code, heading, index, count) == alt
+)  # fmt: skip
+def test_figure_alt_from_titles_labels_or_an_alt_comment(code, alt):
+    assert site.figure_alt(code) == alt
+
+
+def test_figure_alt_names_panels_and_axes():
+    two_panels = 'a.set(title="A", ylabel="y")\nb.set_title("B")'
+    assert site.figure_alt(two_panels) == "Figure, panels: A; B. Plotted: y against position."
+    f_string = 'b.set_xlabel("t")\nplot_history(h, title=f"{n} s")'
+    assert site.figure_alt(f_string) == "Figure: … s. Plotted: values against t."
+
+
+def test_figure_alt_without_a_title_names_the_section_and_counts_figures():
+    assert (
+        site.figure_alt("plt.imshow(x)", "3. The graph") == "Figure in the section “3. The graph”."
+    )
+    assert site.figure_alt("this is not python (", "Setup") == "Figure in the section “Setup”."
+    assert site.figure_alt("plt.imshow(x)", "", 1, 2) == "Figure. (figure 2 of 2)"
+    assert site.figure_alt("# alt: first\n# alt: second\n%matplotlib inline", "", 1, 2) == "second"
 
 
 def test_a_malformed_notebook_leaves_the_old_site_intact_and_is_named(course, tmp_path):
