@@ -58,12 +58,14 @@ MATHJAX_CONFIG = (
 # math is typeset (formulas change widths).
 FOOTER_JS = """
 function courseFocusableScrolls() {
-  document.querySelectorAll('pre, .jp-OutputArea-output, .jp-RenderedMarkdown table, mjx-container')
-    .forEach(function (el) {
-      if (el.scrollWidth > el.clientWidth + 1 && !el.hasAttribute('tabindex')) {
-        el.setAttribute('tabindex', '0');
-      }
-    });
+  var scrolling = '.highlight, pre, .jp-OutputArea-output, .jp-RenderedMarkdown table, '
+    + 'mjx-container';
+  document.querySelectorAll(scrolling).forEach(function (el) {
+    var scrolls = ['auto', 'scroll'].indexOf(getComputedStyle(el).overflowX) >= 0;
+    if (scrolls && el.scrollWidth > el.clientWidth + 1 && !el.hasAttribute('tabindex')) {
+      el.setAttribute('tabindex', '0');
+    }
+  });
 }
 window.addEventListener('load', function () {
   var typeset = window.MathJax && MathJax.startup && MathJax.startup.promise;
