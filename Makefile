@@ -29,9 +29,11 @@ test: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
-## make lab: JupyterLab on notebooks/
+## make lab [LAB_FLAGS=...]: JupyterLab on notebooks/ (as root, --allow-root is added: JupyterLab
+## refuses root otherwise)
+LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks/
 
 ## make bench [EPOCHS=10]: plain DataLoader loop vs helpers.fit on the fast path
 bench: $(STAMP)
@@ -51,8 +53,14 @@ grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir/ (files or folders)"; exit 2; }
 	$(PY) -m coursekit.grade $(SUBMISSIONS) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(JOBS),--jobs $(JOBS))
 
-## make site [NOTEBOOKS=build/executed]: build/site/, static HTML of the executed notebooks and an index page
-site: $(STAMP)
+## make site [NOTEBOOKS=build/executed]: build/site/, static HTML of the executed notebooks and an
+## index page; it works offline (MathJax ships with it: `npm ci` fetches it once, see package.json)
+MATHJAX := node_modules/mathjax/es5/tex-svg-full.js
+$(MATHJAX): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(MATHJAX)
+
+site: $(STAMP) $(MATHJAX)
 	$(PY) -m coursekit.site $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS))
 
 .PHONY: student grade site

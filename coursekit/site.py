@@ -4,57 +4,125 @@
     python -m coursekit.site    # the committed notebooks (outputs of the full run)
     python -m coursekit.site --notebooks build/executed --out build/site
 
-Each notebook becomes ``<out>/NN_name.html`` (nbconvert's ``lab`` template, figures embedded),
-with links to the course index and to the previous and next notebook at the top and the bottom;
-links between notebooks point to their pages. ``<out>/index.html`` lists the notebooks in order
-with their titles and opening paragraphs, and ``<out>/ipynb/`` holds the notebooks for download.
-Math is typeset by MathJax, which the pages load from a CDN.
+Each notebook becomes ``<out>/NN_name.html`` (nbconvert's ``lab`` template through the course's
+own, ``coursekit/templates/course``; figures embedded), with links to the course index and to the
+previous and next notebook at the top and the bottom; links between notebooks point to their
+pages. ``<out>/index.html`` lists the notebooks in order with their titles and opening paragraphs,
+and ``<out>/ipynb/`` holds the notebooks for download.
+
+The site works offline (from a USB stick, ``file://``): math is typeset by MathJax copied into
+``<out>/_static/mathjax/`` from ``node_modules/mathjax`` (``npm ci`` installs it; ``make site``
+does that), and no page loads anything from another host. Every figure gets an alt text (see
+:func:`figure_alt`); prose is capped at a reading width, code blocks scroll sideways, and the
+pages follow the reader's light or dark colour scheme.
+
+Every notebook is read and validated before anything is written; the site is built in a
+temporary folder beside ``<out>`` and only then replaces the previous one, so a malformed notebook
+(or any failure while rendering) leaves the old site intact and names the file.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import html
+import os
 import re
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
+from .cells import source, title_and_intro
 from .run import selected_notebooks
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 SITE = PROJECT_ROOT / "build" / "site"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+# MathJax 3's single-file TeX-to-SVG build (all TeX extensions, no web fonts to load).
+MATHJAX = PROJECT_ROOT / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"
+MATHJAX_URL = "_static/mathjax/tex-svg-full.js"
 NAV_TAG = "site-nav"
-_CSS = (
-    """
-body { font-family: system-ui, sans-serif; max-width: 50rem; margin: 2rem auto; """
-    """padding: 0 1rem; color: #222;
-       line-height: 1.5; }
+ALT_KEY = "course_alt"  # output metadata the template reads (set on the page's copy only)
+# The configuration nbconvert's lab template gives MathJax 2, for MathJax 3: the same delimiters.
+MATHJAX_CONFIG = (
+    "window.MathJax = {tex: {inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], "
+    "displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']], processEscapes: true, "
+    "processEnvironments: true, tags: 'ams'}, svg: {fontCache: 'global'}};"
+)
+# Scrollable regions must be reachable by keyboard: those that overflow get tabindex=0, once the
+# math is typeset (formulas change widths).
+FOOTER_JS = """
+function courseFocusableScrolls() {
+  var scrolling = '.highlight, pre, .jp-OutputArea-output, .jp-RenderedMarkdown table, '
+    + 'mjx-container';
+  document.querySelectorAll(scrolling).forEach(function (el) {
+    var scrolls = ['auto', 'scroll'].indexOf(getComputedStyle(el).overflowX) >= 0;
+    if (scrolls && el.scrollWidth > el.clientWidth + 1 && !el.hasAttribute('tabindex')) {
+      el.setAttribute('tabindex', '0');
+    }
+  });
+}
+window.addEventListener('load', function () {
+  var typeset = window.MathJax && MathJax.startup && MathJax.startup.promise;
+  (typeset || Promise.resolve()).then(courseFocusableScrolls);
+});
+"""
+_PAGE_CSS = """
+/* Reading width: prose lines of about 80 characters; wide outputs and code scroll on their own. */
+body.jp-Notebook main { max-width: 52rem; margin: 0 auto; padding: 1rem 1rem 3rem; }
+body.jp-Notebook { margin: 0; padding: 0; }
+.jp-InputArea, .jp-InputArea-editor { overflow: visible; }
+.jp-InputArea-editor { min-width: 0; }
+.jp-InputArea-editor .highlight, .jp-OutputArea-output pre, .jp-RenderedMarkdown pre {
+  overflow-x: auto; }
+.jp-OutputArea-output { overflow-x: auto; }
+.jp-RenderedImage img { max-width: 100%; height: auto; }
+.jp-InputPrompt, .jp-OutputPrompt { min-width: 3.5rem; font-size: .8rem; }
+.jp-RenderedMarkdown table { display: block; overflow-x: auto; }
+/* Contrast (WCAG AA, 4.5:1 and more): prompts and the syntax colours JupyterLab draws too light;
+   links underlined, not told apart by colour alone. */
+body.jp-Notebook { --jp-cell-prompt-not-active-opacity: 1;
+  --jp-cell-prompt-not-active-font-color: #5e5e5e; --jp-cell-outprompt-font-color: #a3330f;
+  --jp-mirror-editor-comment-color: #3a6666; }
+.highlight .ow { color: #6b1bb0; }
+.highlight .mi, .highlight .mf, .highlight .m { color: #006b00; }
+.jp-RenderedHTMLCommon a:link, .jp-RenderedHTMLCommon a:visited { text-decoration: underline; }
+@media (prefers-color-scheme: dark) {
+  body.jp-Notebook { background: var(--jp-layout-color0); color: var(--jp-content-font-color1); }
+  body.jp-Notebook { --jp-cell-prompt-not-active-font-color: #b8b8b8;
+    --jp-cell-outprompt-font-color: #f0a080; --jp-mirror-editor-comment-color: #9fc5c5; }
+  .highlight .ow { color: #d8a8ff; }
+  .highlight .mi, .highlight .mf, .highlight .m { color: #8fd98f; }
+  .jp-RenderedHTMLCommon a:link, .jp-RenderedHTMLCommon a:visited { color: #8cc4ff; }
+  /* Figures are drawn on white: keep them on a light card rather than inverting them. */
+  .jp-RenderedImage img { background: #fff; padding: 4px; border-radius: 4px;
+    box-sizing: border-box; }
+}
+"""
+_CSS = """
+:root { color-scheme: light dark; }
+body { font-family: system-ui, sans-serif; max-width: 50rem; margin: 2rem auto; padding: 0 1rem;
+  color: #222; background: #fff; line-height: 1.5; }
+a { color: #0b57a4; }
 ol.course { padding-left: 0; list-style: none; }
 ol.course li { margin: 1.2rem 0; padding: .8rem 1rem; border: 1px solid #ddd; border-radius: 6px; }
 ol.course a.title { font-size: 1.2rem; font-weight: 600; text-decoration: none; }
-.meta { color: #666; font-size: .9rem; }
+.meta { color: #595959; font-size: .9rem; }
+code { background: #f3f3f3; padding: 0 .2em; border-radius: 3px; }
+mjx-container { overflow-x: auto; overflow-y: hidden; max-width: 100%; }
+@media (prefers-color-scheme: dark) {
+  body { color: #e6e6e6; background: #161616; }
+  a { color: #8cc4ff; }
+  ol.course li { border-color: #444; }
+  .meta { color: #b0b0b0; }
+  code { background: #2a2a2a; }
+}
 """
-)
-
-
-def title_and_intro(nb: nbformat.NotebookNode, default: str) -> tuple[str, str]:
-    """The notebook's ``# title`` and the first paragraph after it (markdown), from its first
-    markdown cell."""
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        lines = cell.source.strip().splitlines()
-        if not lines or not lines[0].startswith("# "):
-            return default, ""
-        paragraphs = [p.strip() for p in "\n".join(lines[1:]).split("\n\n") if p.strip()]
-        intro = next((p for p in paragraphs if not p.startswith("#")), "")
-        return lines[0][2:].strip(), intro
-    return default, ""
 
 
 def _nav(pages: list[tuple[str, str]], k: int) -> str:
@@ -87,16 +155,148 @@ def rewrite_links(body: str, names: set[str]) -> str:
     )
 
 
+_CALL_KINDS = {  # which call names a figure's title, a panel's title or an axis
+    "suptitle": "figure",
+    "set_title": "panel",
+    "title": "panel",
+    "set_xlabel": "xlabel",
+    "xlabel": "xlabel",
+    "set_ylabel": "ylabel",
+    "ylabel": "ylabel",
+}
+
+
+def _text_of(node: ast.expr | None) -> str | None:
+    """A string literal's text; an f-string's (or a sum's) with each field as "…"; else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) else "…" for v in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):  # "a" + f"b" + name
+        left, right = _text_of(node.left), _text_of(node.right)
+        return None if left is None and right is None else (left or "…") + (right or "…")
+    return None
+
+
+def _unique(items: list[str]) -> list[str]:
+    """The items with whitespace collapsed, empty and repeated ones dropped, in order."""
+    seen: list[str] = []
+    for item in (" ".join(i.split()) for i in items):
+        if item and item not in seen:
+            seen.append(item)
+    return seen
+
+
+def _strings_in_calls(code: str) -> dict[str, list[str]]:
+    """The titles and axis labels that ``code`` passes to matplotlib-style calls: ``figure``
+    (``suptitle``, ``title=`` of a helper such as ``plot_history``), ``panel`` (``set_title``,
+    ``plt.title``, ``ax.set(title=)``), ``xlabel`` and ``ylabel``."""
+    found: dict[str, list[str]] = {"figure": [], "panel": [], "xlabel": [], "ylabel": []}
+    lines = ["" if line.lstrip()[:1] in ("%", "!") else line for line in code.splitlines()]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return found
+    calls = sorted(
+        (n for n in ast.walk(tree) if isinstance(n, ast.Call)),
+        key=lambda n: (n.lineno, n.col_offset),
+    )
+    for node in calls:
+        name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+        text = _text_of(node.args[0]) if node.args else None
+        if text and name in _CALL_KINDS:
+            found[_CALL_KINDS[name]].append(text)
+        for kw in node.keywords:
+            text = _text_of(kw.value)
+            if text and kw.arg == "title":
+                found["panel" if name in ("set", "title", "set_title") else "figure"].append(text)
+            elif text and kw.arg in ("xlabel", "ylabel"):
+                found[kw.arg].append(text)
+    return {kind: _unique(texts) for kind, texts in found.items()}
+
+
+def figure_alt(code: str, heading: str = "", index: int = 0, count: int = 1) -> str:
+    """An alt text for figure ``index`` (of ``count``) drawn by the code cell ``code``.
+
+    A comment line ``# alt: ...`` in the cell wins (one per figure, in order, when a cell draws
+    several). Otherwise the text is built from the titles the code gives its figure and panels
+    and from its axis labels, read with :mod:`ast` (an f-string's fields become "…"); with no
+    title, it names the section (``heading``) the figure belongs to.
+    """
+    explicit = re.findall(r"^\s*#\s*alt:\s*(.+?)\s*$", code, flags=re.MULTILINE)
+    suffix = f" (figure {index + 1} of {count})" if count > 1 else ""
+    if explicit:
+        return explicit[index] if len(explicit) == count else explicit[0] + suffix
+    found = _strings_in_calls(code)
+    figure, panels = found["figure"], [t for t in found["panel"] if t not in found["figure"]]
+    if figure:
+        text = f"Figure: {figure[0]}" + (f"; panels: {'; '.join(panels)}" if panels else "")
+    elif panels:
+        text = (
+            f"Figure: {panels[0]}" if len(panels) == 1 else f"Figure, panels: {'; '.join(panels)}"
+        )
+    else:
+        text = f"Figure in the section “{heading}”" if heading else "Figure"
+    xs, ys = found["xlabel"], found["ylabel"]
+    if xs or ys:
+        text += f". Plotted: {' / '.join(ys) or 'values'} against {' / '.join(xs) or 'position'}"
+    return text.rstrip(".") + "." + suffix
+
+
+def add_alt_texts(nb: nbformat.NotebookNode) -> int:
+    """Give every PNG output in ``nb`` an alt text (output metadata ``course_alt``, which the
+    course template writes into ``<img alt>``); return how many figures got one."""
+    heading, done = "", 0
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            found = re.findall(r"^#{1,6}\s+(.+)$", source(cell), flags=re.MULTILINE)
+            heading = found[-1].strip() if found else heading
+            continue
+        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        for k, output in enumerate(images):
+            output.setdefault("metadata", {})[ALT_KEY] = figure_alt(
+                source(cell), heading, k, len(images)
+            )
+            done += 1
+    return done
+
+
+def _dark_theme_css() -> str:
+    """JupyterLab's dark theme variables (nbconvert ships them), for ``prefers-color-scheme``."""
+    from jupyter_core.paths import jupyter_path
+
+    for root in jupyter_path("nbconvert", "templates"):
+        path = Path(root) / "lab" / "static" / "theme-dark.css"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    return ""
+
+
+def _exporter() -> Any:
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        template_name="course", extra_template_basedirs=[str(TEMPLATES)], mathjax_url=MATHJAX_URL
+    )
+
+
 def render_page(
     nb: nbformat.NotebookNode, title: str, nav: str, names: set[str], exporter: Any = None
 ) -> str:
     """One notebook as a standalone HTML page with navigation at the top and the bottom."""
-    from nbconvert import HTMLExporter
-
-    exporter = exporter or HTMLExporter(template_name="lab")
-    nb = nbformat.from_dict(nb)  # a copy: the navigation cells are for the page only
+    exporter = exporter or _exporter()
+    nb = nbformat.from_dict(nb)  # a copy: the navigation cells and alt texts are for the page only
     nb.cells = [_nav_cell(nav), *nb.cells, _nav_cell(nav)]
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    add_alt_texts(nb)
+    resources = {
+        "metadata": {"name": title},
+        "language_code": "en",
+        "course_mathjax_config": MATHJAX_CONFIG,
+        "course_dark_theme": _dark_theme_css(),
+        "course_css": _PAGE_CSS,
+        "course_footer_js": FOOTER_JS,
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
     return rewrite_links(body, names)
 
 
@@ -114,13 +314,14 @@ def index_page(title: str, entries: list[dict[str, str]]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
+        '<meta name="color-scheme" content="light dark">'
         f"<title>{esc(title)}</title><style>{_CSS}</style>"
-        "<script>MathJax = {tex: {inlineMath: [['$', '$'], ['\\\\(', '\\\\)']]}};</script>"
-        '<script async src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>'
-        f"</head><body>\n<h1>{esc(title)}</h1>\n"
+        f"<script>{MATHJAX_CONFIG}</script>"
+        f'<script defer src="{MATHJAX_URL}"></script>'
+        f"</head><body><main>\n<h1>{esc(title)}</h1>\n"
         f'<p class="meta">{len(entries)} notebooks, to read in order; '
         "each page shows a notebook with its outputs.</p>\n"
-        f'<ol class="course">\n{items}\n</ol>\n</body></html>\n'
+        f'<ol class="course">\n{items}\n</ol>\n</main></body></html>\n'
     )
 
 
@@ -134,46 +335,97 @@ def course_title(default: str = "The course") -> str:
     return default
 
 
-def build_site(notebooks: list[Path], out_dir: Path, title: str | None = None) -> list[Path]:
-    """Render ``notebooks`` (in this order) and an index into ``out_dir``; return the pages, index
-    first.
+def read_notebooks(paths: list[Path]) -> list[tuple[Path, nbformat.NotebookNode]]:
+    """Every notebook read and validated against the nbformat schema, before anything is built.
 
-    Pages of notebooks from an earlier build that are no longer in the list are removed.
+    Raises ``ValueError`` naming the first file that cannot be read or is not a valid notebook.
     """
-    from nbconvert import HTMLExporter
+    loaded = []
+    for path in paths:
+        try:
+            nb = nbformat.read(path, as_version=4)
+            nbformat.validate(nb)
+        except Exception as err:  # JSON, schema, encoding, I/O: all mean "not a usable notebook"
+            reason = " ".join(str(err).split())[:300]
+            raise ValueError(
+                f"{path}: not a valid notebook ({type(err).__name__}: {reason})"
+            ) from err
+        loaded.append((Path(path), nb))
+    return loaded
 
-    if not notebooks:
-        raise ValueError("notebooks is empty: there is nothing to render")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for old in out_dir.glob("[0-9][0-9]_*.html"):
-        old.unlink()
-    shutil.rmtree(out_dir / "ipynb", ignore_errors=True)
-    (out_dir / "ipynb").mkdir()
-    loaded = [(path.stem, nbformat.read(path, as_version=4)) for path in notebooks]
-    pages = [(name, title_and_intro(nb, name)[0]) for name, nb in loaded]
-    names = {name for name, _ in loaded}
-    exporter = HTMLExporter(template_name="lab")
-    written, entries = [], []
-    for k, ((name, nb), path) in enumerate(zip(loaded, notebooks)):
-        page_title, intro = title_and_intro(nb, name)
-        page = out_dir / f"{name}.html"
-        page.write_text(
+
+def _write_site(
+    loaded: list[tuple[Path, nbformat.NotebookNode]], out: Path, title: str, mathjax: Path
+) -> None:
+    """The whole site into the empty folder ``out``."""
+    (out / "ipynb").mkdir()
+    (out / "_static" / "mathjax").mkdir(parents=True)
+    shutil.copyfile(mathjax, out / MATHJAX_URL)
+    pages = [(path.stem, title_and_intro(nb, path.stem)[0]) for path, nb in loaded]
+    names = {name for name, _ in pages}
+    exporter = _exporter()
+    entries = []
+    for k, (path, nb) in enumerate(loaded):
+        page_title, intro = title_and_intro(nb, path.stem)
+        (out / f"{path.stem}.html").write_text(
             render_page(nb, page_title, _nav(pages, k), names, exporter), encoding="utf-8"
         )
-        shutil.copyfile(path, out_dir / "ipynb" / path.name)
-        written.append(page)
+        shutil.copyfile(path, out / "ipynb" / path.name)
         entries.append(
             {
-                "page": page.name,
+                "page": f"{path.stem}.html",
                 "title": page_title,
                 "intro": intro,
                 "download": f"ipynb/{path.name}",
             }
         )
-    index = out_dir / "index.html"
-    index.write_text(index_page(title or course_title(), entries), encoding="utf-8")
-    return [index, *written]
+    (out / "index.html").write_text(index_page(title, entries), encoding="utf-8")
+
+
+def _replace_dir(new: Path, out_dir: Path) -> None:
+    """Put the complete site ``new`` where ``out_dir`` is: the old site is moved aside only once
+    the new one is whole, then removed (two renames on the same file system)."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}-old-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out_dir, old)
+    os.replace(new, out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build_site(
+    notebooks: list[Path], out_dir: Path, title: str | None = None, mathjax: Path | None = None
+) -> list[Path]:
+    """Render ``notebooks`` (in this order) and an index into ``out_dir``; return the pages, index
+    first.
+
+    Every notebook is read and validated first (``ValueError`` naming a malformed one); the site is
+    built beside ``out_dir`` and replaces it only when complete, so on any error the previous site
+    is left as it was. ``mathjax`` is the MathJax file the site ships (default :data:`MATHJAX`,
+    from ``npm ci``; ``ValueError`` if missing).
+    """
+    if not notebooks:
+        raise ValueError("notebooks is empty: there is nothing to render")
+    mathjax = Path(mathjax or MATHJAX)
+    if not mathjax.is_file():
+        raise ValueError(
+            f"MathJax is missing ({mathjax}): run `npm ci` in {PROJECT_ROOT} "
+            "(`make site` does), so that the site can typeset math offline"
+        )
+    loaded = read_notebooks([Path(p) for p in notebooks])
+    out_dir = Path(out_dir).absolute()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-new-", dir=out_dir.parent))
+    try:
+        _write_site(loaded, tmp, title or course_title(), mathjax)
+        tmp.chmod(0o755)
+        _replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [out_dir / "index.html", *(out_dir / f"{path.stem}.html" for path, _ in loaded)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"wrote {len(pages) - 1} page(s) and {pages[0]}")
+    print(f"wrote {len(pages) - 1} page(s) and {pages[0]} (validated, then replaced the old site)")
     return 0
 
 

@@ -1,15 +1,50 @@
-"""Figures the notebooks share: training curves and image grids."""
+"""Figures the notebooks share: training curves and image grids, and the course's colours.
+
+The course uses one colour-blind-safe palette, Okabe and Ito's (distinguishable with every common
+colour-vision deficiency, and in greyscale by its lightness steps for the first few colours). It
+is set here, once: importing :mod:`helpers` makes it matplotlib's default colour cycle, so every
+figure's lines ``C0``, ``C1``, ... take it; :data:`COLORS` names the colours for explicit use
+(``COLORS["vermillion"]`` rather than ``"crimson"`` for "wrong"). Colour maps stay perceptually
+uniform (``viridis``, ``Blues``, ``gray_r``), which are colour-blind safe too.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import torch
+from cycler import cycler
 from matplotlib.figure import Figure
 
 from .checks import check_positive_int, check_type
+
+# Okabe & Ito (2008), "Color Universal Design"; ordered so that neighbours differ in hue and
+# lightness. Yellow comes last: it is faint on white, for fills rather than thin lines.
+COLORS: dict[str, str] = {
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "bluish green": "#009E73",
+    "reddish purple": "#CC79A7",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "black": "#000000",
+    "yellow": "#F0E442",
+}
+PALETTE: tuple[str, ...] = tuple(COLORS.values())
+WRONG = COLORS["vermillion"]  # marks a wrong prediction, beside black for a right one
+
+
+def use_course_colors() -> None:
+    """Make :data:`PALETTE` matplotlib's colour cycle and ``viridis`` its colour map (done once
+    when :mod:`helpers` is imported; call again after ``plt.style.use`` or ``rcdefaults``)."""
+    mpl.rcParams["axes.prop_cycle"] = cycler(color=list(PALETTE))
+    mpl.rcParams["image.cmap"] = "viridis"
+
+
+use_course_colors()
 
 
 def _as_histories(history: Mapping) -> dict[str, Mapping]:
@@ -71,7 +106,8 @@ def show_images(
     title: str | None = None,
     class_names: Sequence[str] | None = None,
 ) -> Figure:
-    """A grid of greyscale images, each titled with its label (and prediction, red when wrong).
+    """A grid of greyscale images, each titled with its label (and prediction, in :data:`WRONG`
+    vermillion when wrong; "7 → 1" says so without the colour too).
 
     ``images`` is ``[N, 28, 28]`` or ``[N, 1, 28, 28]``, uint8 or float (normalized is fine:
     each image is shown on its own grey scale).
@@ -107,7 +143,7 @@ def show_images(
         wrong = (
             labels is not None and predictions is not None and int(labels[i]) != int(predictions[i])
         )
-        ax.set_title(" ".join(parts), fontsize=9, color="crimson" if wrong else "black")
+        ax.set_title(" ".join(parts), fontsize=9, color=WRONG if wrong else "black")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import struct
 import zlib
@@ -33,9 +34,18 @@ def tiny_png() -> bytes:
     )
 
 
+def png_alts(page: str) -> list[str]:
+    """The alt text of every embedded PNG on a page (None where an image has none)."""
+    tags = [t for t in re.findall(r"<img\b[^>]*>", page) if 'src="data:image/png' in t]
+    return [m.group(1) if (m := re.search(r'\balt="([^"]*)"', t)) else None for t in tags]
+
+
 def write_notebook(folder, name: str, title: str, intro: str, extra: str = "") -> None:
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("show()", execution_count=1)
+    cell = nbformat.v4.new_code_cell(
+        'plt.plot(x)\nplt.xlabel("epoch")\nplt.title(f"Loss of {name}")\nplt.show()',
+        execution_count=1,
+    )
     cell.outputs = [
         nbformat.v4.new_output(
             "display_data",
@@ -50,6 +60,15 @@ def write_notebook(folder, name: str, title: str, intro: str, extra: str = "") -
     ]
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+@pytest.fixture(autouse=True)
+def stub_mathjax(tmp_path, monkeypatch):
+    """The site ships ``node_modules``' MathJax; these tests need only a file to copy."""
+    stub = tmp_path / "stub-mathjax.js"
+    stub.write_text("/* MathJax stand-in */")
+    monkeypatch.setattr(site, "MATHJAX", stub)
+    return stub
 
 
 @pytest.fixture
@@ -164,7 +183,108 @@ def test_the_site_of_the_committed_notebooks(tmp_path):
     for page, path in zip(pages[1:], NOTEBOOKS):
         text = page.read_text()
         assert "data:image/png;base64," in text, f"{page.name} lost its figures"
+        nb = nbformat.read(path, as_version=4)
+        figures = sum(
+            "image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", [])
+        )
+        alts = png_alts(text)
+        assert len(alts) == figures and all(a.startswith("Figure") and len(a) > 20 for a in alts)
         assert (
             f"<title>{site.title_and_intro(nbformat.read(path, as_version=4), '')[0]}</title>"
             in text
         )
+
+
+def test_pages_work_offline_math_from_the_site_and_nothing_from_another_host(
+    course, tmp_path, stub_mathjax
+):
+    site.build_site(sorted(course.glob("*.ipynb")), tmp_path / "site")
+    assert (tmp_path / "site" / site.MATHJAX_URL).read_bytes() == stub_mathjax.read_bytes()
+    for page in (tmp_path / "site").glob("*.html"):
+        text = page.read_text()
+        assert re.search(rf'<script [^>]*src="{site.MATHJAX_URL}"', text), page.name
+        assert "window.MathJax = {tex: {inlineMath: [['$', '$']" in text
+        loaded = re.findall(r'<(?:script|img|link|iframe)\b[^>]*\b(?:src|href)="([^"]*)"', text)
+        assert [u for u in loaded if re.match(r"(https?:)?//", u)] == [], page.name
+        assert 'lang="en"' in text and "prefers-color-scheme: dark" in text
+
+
+def test_pages_cap_the_reading_width_and_let_code_scroll(course, tmp_path):
+    site.build_site(sorted(course.glob("*.ipynb")), tmp_path / "site")
+    page = (tmp_path / "site" / "01_first.html").read_text()
+    assert "body.jp-Notebook main { max-width: 52rem" in page
+    assert "overflow-x: auto" in page and "tabindex" in page  # scrolling blocks reachable by keys
+    assert "max-width: 50rem" in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_every_figure_gets_an_alt_text_from_its_cell(course, tmp_path):
+    site.build_site(sorted(course.glob("*.ipynb")), tmp_path / "site")
+    page = (tmp_path / "site" / "01_first.html").read_text()
+    assert png_alts(page) == ["Figure: Loss of …. Plotted: values against epoch."]
+
+
+@pytest.mark.parametrize(
+    ("code", "alt"),
+    [
+        ('fig.suptitle("Loss")\nax.set_title("train")', "Figure: Loss; panels: train."),
+        ('plt.title("One digit, shifted: " + str(s))', "Figure: One digit, shifted: …."),
+        ('# alt: A 4 by 4 grid of digits.\nshow_images(x, title="t")', "A 4 by 4 grid of digits."),
+    ],
+)  # fmt: skip
+def test_figure_alt_from_titles_labels_or_an_alt_comment(code, alt):
+    assert site.figure_alt(code) == alt
+
+
+def test_figure_alt_names_panels_and_axes():
+    two_panels = 'a.set(title="A", ylabel="y")\nb.set_title("B")'
+    assert site.figure_alt(two_panels) == "Figure, panels: A; B. Plotted: y against position."
+    f_string = 'b.set_xlabel("t")\nplot_history(h, title=f"{n} s")'
+    assert site.figure_alt(f_string) == "Figure: … s. Plotted: values against t."
+
+
+def test_figure_alt_without_a_title_names_the_section_and_counts_figures():
+    assert (
+        site.figure_alt("plt.imshow(x)", "3. The graph") == "Figure in the section “3. The graph”."
+    )
+    assert site.figure_alt("this is not python (", "Setup") == "Figure in the section “Setup”."
+    assert site.figure_alt("plt.imshow(x)", "", 1, 2) == "Figure. (figure 2 of 2)"
+    assert site.figure_alt("# alt: first\n# alt: second\n%matplotlib inline", "", 1, 2) == "second"
+
+
+def test_a_malformed_notebook_leaves_the_old_site_intact_and_is_named(course, tmp_path):
+    out = tmp_path / "site"
+    site.build_site(sorted(course.glob("*.ipynb")), out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (course / "02_second.ipynb").write_text('{"cells": [')  # truncated JSON
+    with pytest.raises(ValueError, match=r"02_second\.ipynb: not a valid notebook"):
+        site.build_site(sorted(course.glob("*.ipynb")), out)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Broken")]
+    nb.cells[0]["outputs"] = []  # markdown cells have no outputs: the schema says no
+    (course / "02_second.ipynb").write_text(json.dumps(nb))
+    with pytest.raises(ValueError, match=r"02_second\.ipynb: not a valid notebook \(NotebookValid"):
+        site.build_site(sorted(course.glob("*.ipynb")), out)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_failure_while_rendering_leaves_the_old_site_intact(course, tmp_path, monkeypatch):
+    out = tmp_path / "site"
+    site.build_site(sorted(course.glob("*.ipynb")), out)
+    index = (out / "index.html").read_bytes()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(site, "render_page", broken)
+    with pytest.raises(RuntimeError, match="renderer crashed"):
+        site.build_site(sorted(course.glob("*.ipynb")), out)
+    assert (out / "index.html").read_bytes() == index and (out / "03_third.html").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []
+
+
+def test_missing_mathjax_is_a_clear_error(course, tmp_path):
+    with pytest.raises(ValueError, match="MathJax is missing .*npm ci"):
+        site.build_site(sorted(course.glob("*.ipynb")), tmp_path / "site", mathjax=tmp_path / "x")
+    assert not (tmp_path / "site").exists()

@@ -11,7 +11,7 @@ from torch import nn
 
 from helpers.data import InMemoryLoader
 from helpers.models import Net
-from helpers.plots import plot_history, show_images
+from helpers.plots import WRONG, plot_history, show_images
 from helpers.training import HISTORY_KEYS, TrainingDiverged, adam, evaluate, fit, predict
 
 
@@ -184,7 +184,7 @@ def test_show_images_titles_and_marks_mistakes():
     axes = fig.axes
     assert len(axes) == 10
     assert axes[0].get_title() == "0 → 0" and axes[9].get_title() == "9 → 0"
-    assert axes[9].title.get_color() == "crimson" and axes[0].title.get_color() == "black"
+    assert axes[9].title.get_color() == WRONG and axes[0].title.get_color() == "black"
     plt.close("all")
     with pytest.raises(ValueError, match="images must be"):
         show_images(torch.rand(28, 28))
