@@ -36,15 +36,15 @@ from typing import Any
 
 import nbformat
 
+from helpers.paths import BUILD, NOTEBOOKS, ROOT
+
 from .cells import source, title_and_intro
 from .run import selected_notebooks
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = PROJECT_ROOT / "notebooks"
-SITE = PROJECT_ROOT / "build" / "site"
+SITE = BUILD / "site"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # MathJax 3's single-file TeX-to-SVG build (all TeX extensions, no web fonts to load).
-MATHJAX = PROJECT_ROOT / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"
+MATHJAX = ROOT / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"
 MATHJAX_URL = "_static/mathjax/tex-svg-full.js"
 NAV_TAG = "site-nav"
 ALT_KEY = "course_alt"  # output metadata the template reads (set on the page's copy only)
@@ -327,7 +327,7 @@ def index_page(title: str, entries: list[dict[str, str]]) -> str:
 
 def course_title(default: str = "The course") -> str:
     """The README's first heading (the course's name), else ``default``."""
-    readme = PROJECT_ROOT / "README.md"
+    readme = ROOT / "README.md"
     if readme.is_file():
         for line in readme.read_text(encoding="utf-8").splitlines():
             if line.startswith("# "):
@@ -411,7 +411,7 @@ def build_site(
     mathjax = Path(mathjax or MATHJAX)
     if not mathjax.is_file():
         raise ValueError(
-            f"MathJax is missing ({mathjax}): run `npm ci` in {PROJECT_ROOT} "
+            f"MathJax is missing ({mathjax}): run `npm ci` in {ROOT} "
             "(`make site` does), so that the site can typeset math offline"
         )
     loaded = read_notebooks([Path(p) for p in notebooks])
