@@ -23,7 +23,17 @@ def test_value_engine_agrees_with_pytorch_and_learns(smoke_run):
     results, _ = smoke_run("02_autograd_backprop")
     assert results["value_engine_agrees"] is True
     assert results["value_engine_max_abs_diff"] < 1e-9
-    assert results["value_neuron_final_loss"] < 0.2 * results["value_neuron_initial_loss"]
+    # smoke mode trains the Value MLP for 30 steps only: it must still have learned something
+    assert results["value_mlp_final_loss"] < 0.8 * results["value_mlp_initial_loss"]
+
+
+def test_gradients_vanish_and_explode_through_depth(smoke_run):
+    results, _ = smoke_run("02_autograd_backprop")
+    ratio = results["grad_ratio_first_to_last"]
+    assert ratio["sigmoid, Xavier"] < 1e-3  # vanishing
+    assert ratio["ReLU, PyTorch default"] < 0.1
+    assert 0.1 < ratio["ReLU, He"] < 10  # level
+    assert ratio["ReLU, 1.5 × He"] > 100  # exploding
 
 
 def test_bookkeeping_and_graph_capture(smoke_run):
