@@ -37,7 +37,7 @@ def test_accuracy_is_a_staircase_and_the_timings_are_printed(smoke_run):
     for seconds in [*results["worker_seconds"].values(), *results["path_seconds"].values()]:
         assert math.isfinite(seconds) and seconds > 0
     assert "in this run the in-memory path took" in outputs_of(nb, "def timed_steps")
-    assert "in this run, on" in outputs_of(nb, "def read_batches")
+    assert "in this run (PyTorch CPU threads:" in outputs_of(nb, "def read_batches")
 
 
 def test_claims_are_recorded_and_the_exact_ones_hold_even_in_smoke_mode(smoke_run):
