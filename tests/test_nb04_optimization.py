@@ -76,7 +76,7 @@ def test_clipping_and_the_speed_sections(smoke_run):
     assert len(results["amp_seconds"]) == 2 and "float32" in results["amp_seconds"]
     assert all(math.isfinite(s) and s > 0 for s in results["step_seconds"].values())
     assert results["compile_seconds"] == {} and results["compile_matches_eager"] is None  # smoke
-    assert len(results["claims"]) == 16
+    assert len(results["claims"]) == 17
 
 
 def test_too_few_seeds_fail_in_the_setup_cell(smoke_run):
