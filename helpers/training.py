@@ -170,9 +170,9 @@ def fit(
 
     The NaN guard: a NaN or infinite loss raises :class:`TrainingDiverged`, naming the FIRST
     batch whose loss was not finite. ``check_every`` is how many steps pass between reads of
-    that check on the host. None picks 1 on a CPU or MPS, where reading one number costs about a
-    microsecond: training stops before ``backward`` of the bad batch, so no step is taken with
-    NaN gradients or on NaN weights. On CUDA it picks 32: a device-side flag collects the check
+    that check on the host. None picks 1 except on CUDA (on a CPU reading one number costs about
+    a microsecond): training stops before ``backward`` of the bad batch, so no step is taken
+    with NaN gradients or on NaN weights. On CUDA it picks 32: a device-side flag collects the check
     without making the CPU wait for the GPU every step, and is read every 32 steps (and at the
     end of each epoch); the error still names the first bad batch, but up to 31 further steps
     have run. Pass ``check_every=1`` to stop at once on a GPU too.
