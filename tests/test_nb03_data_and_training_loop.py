@@ -1,0 +1,74 @@
+"""Notebook 03 in smoke mode: the numbers it records and what it shows."""
+
+from __future__ import annotations
+
+import math
+
+import papermill
+import pytest
+from conftest import outputs_of
+
+STEM = "03_data_and_training_loop"
+
+
+def test_records_sane_training_numbers(smoke_run):
+    results, _ = smoke_run(STEM)
+    assert results["smoke"] is True and results["epochs"] == 2 and results["recipe_images"] == 4000
+    assert 0.5 < results["test_accuracy"] <= 1.0  # 10 classes: chance is 0.1
+    assert 0.5 < results["val_accuracy"] <= 1.0
+    assert 0.7 < results["baseline_val_accuracy"] < 0.9  # nearest class mean: about 81%
+
+
+def test_the_written_pieces_match_the_helpers_bit_for_bit(smoke_run):
+    results, _ = smoke_run(STEM)
+    assert results["fit_matches_loop"] is True  # the written loop == helpers.fit
+    assert results["resume_matches"] is True  # checkpoint + resume == uninterrupted
+    assert results["same_batches_as_dataloader"] is True
+    assert results["in_memory_loader_matches"] is True
+    assert (results["normalization_mean"], results["normalization_std"]) == (0.1306, 0.3081)
+    assert results["normalization_agrees_with_helpers"] is True
+
+
+def test_accuracy_is_a_staircase_and_the_timings_are_printed(smoke_run):
+    results, nb = smoke_run(STEM)
+    assert 0.5 < results["accuracy_flat_share"] <= 1.0
+    assert set(results["worker_seconds"]) == {"0", "1", "2"}
+    assert set(results["path_seconds"]) == {"DataLoader", "in memory"}
+    for seconds in [*results["worker_seconds"].values(), *results["path_seconds"].values()]:
+        assert math.isfinite(seconds) and seconds > 0
+    assert "in this run the in-memory path took" in outputs_of(nb, "def timed_steps")
+    assert "in this run (PyTorch CPU threads:" in outputs_of(nb, "def read_batches")
+
+
+def test_claims_are_recorded_and_the_exact_ones_hold_even_in_smoke_mode(smoke_run):
+    results, _ = smoke_run(STEM)
+    claims = results["claims"]
+    assert len(claims) == 8 and all(isinstance(v, bool) for v in claims.values())
+    for claim in (
+        "helpers.fit reproduces the written-out loop bit for bit",
+        "resuming from the checkpoint reproduces the uninterrupted run",
+        "our Dataset gives torchvision's pixels and labels",
+    ):
+        assert claims[claim] is True, claim
+
+
+def test_shows_the_checkpoint_guards_at_work(smoke_run):
+    _, nb = smoke_run(STEM)
+    assert "resume matches the uninterrupted run, bit for bit: True" in outputs_of(
+        nb, "resume_matches ="
+    )
+    text = outputs_of(nb, "class Surprise")
+    assert "!!! this line was printed by code hidden in the checkpoint file !!!" in text
+    assert "was refused by torch.load(weights_only=True)" in text
+    assert (
+        "CheckpointError: cannot read checkpoint <checkpoint_dir>/damaged.pt: "
+        "the file is truncated or corrupted" in outputs_of(nb, "damaged_path")
+    )
+
+
+def test_an_epoch_count_below_two_fails_in_the_setup_cell(smoke_run):
+    with pytest.raises(papermill.PapermillExecutionError) as err:
+        smoke_run(STEM, epochs=1)  # resuming halfway needs two epochs
+    assert err.value.ename == "ValueError"
+    assert "epochs must be >= 2, got 1" in err.value.evalue
+    assert err.value.exec_count == 3

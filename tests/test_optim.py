@@ -1,0 +1,152 @@
+"""helpers.optim: range test, schedule traces, colours, timing; and fit's NaN guard."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from torch import nn
+
+from helpers.optim import (
+    PALETTE,
+    colors_for,
+    lr_range_test,
+    lr_trace,
+    plot_race,
+    range_test_pick,
+    smooth,
+    time_per_step,
+)
+from helpers.training import TrainingDiverged, fit
+
+
+def toy_loader(n: int = 256, batch: int = 32, seed: int = 0) -> list:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 1, 28, 28, generator=g)
+    y = (x.flatten(1)[:, 0] > 0).long()
+    return [(x[i : i + batch], y[i : i + batch]) for i in range(0, n, batch)]
+
+
+class Sized(list):
+    """A list of batches is a loader with a length, as fit wants."""
+
+
+def test_smooth_is_a_bias_corrected_moving_average():
+    assert smooth([2.0, 2.0, 2.0]) == pytest.approx([2.0, 2.0, 2.0])
+    out = smooth([0.0, 1.0], beta=0.5)
+    assert out == pytest.approx([0.0, 0.5 / 0.75])
+    with pytest.raises(ValueError, match="beta must be in"):
+        smooth([1.0], beta=1.0)
+
+
+def test_lr_range_test_grows_the_rate_exponentially_and_stops_on_blow_up():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 2))
+    result = lr_range_test(
+        model, toy_loader(), torch.optim.SGD(model.parameters()), start=1e-4, end=1e4, steps=50
+    )
+    lrs = result["lr"]
+    assert lrs[0] == pytest.approx(1e-4) and len(lrs) == len(result["loss"])
+    ratios = [b / a for a, b in zip(lrs, lrs[1:])]
+    assert all(r == pytest.approx(ratios[0]) for r in ratios)
+    assert len(lrs) < 50  # 1e4 on a linear model blows up before the end
+    pick = range_test_pick(result)
+    assert lrs[0] / 10 <= pick <= lrs[-1] / 10
+
+
+def test_lr_range_test_refuses_bad_arguments():
+    model = nn.Linear(2, 2)
+    opt = torch.optim.SGD(model.parameters())
+    with pytest.raises(ValueError, match="end must be larger than start"):
+        lr_range_test(model, toy_loader(), opt, start=1.0, end=0.1)
+    with pytest.raises(ValueError, match="steps must be >= 2"):
+        lr_range_test(model, toy_loader(), opt, steps=1)
+    with pytest.raises(ValueError, match="start must be > 0, got 0.0"):
+        lr_range_test(model, toy_loader(), opt, start=0.0)
+
+
+def test_lr_trace_follows_the_schedulers():
+    steps = 10
+    assert lr_trace(None, 0.1, 3) == [0.1, 0.1, 0.1]
+    step_lr = lr_trace(lambda o: torch.optim.lr_scheduler.StepLR(o, 5, gamma=0.5), 1.0, steps)
+    assert step_lr == [1.0] * 5 + [0.5] * 5
+    cosine = lr_trace(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, steps), 1.0, steps)
+    assert cosine[0] == 1.0 and cosine[5] == pytest.approx(0.5)
+    plateau = lr_trace(
+        lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o, factor=0.1, patience=1),
+        1.0,
+        5,
+        metrics=[1.0] * 5,
+    )
+    assert plateau[0] == 1.0 and plateau[-1] < 1.0
+    with pytest.raises(ValueError, match="metrics must be given"):
+        lr_trace(lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o), 1.0, 3)
+
+
+def test_colors_are_fixed_per_name_and_the_race_plot_keeps_them():
+    names = ["GD", "SGD", "Adam"]
+    colors = colors_for(names)
+    assert list(colors.values()) == list(PALETTE[:3])
+    with pytest.raises(ValueError, match="at most"):
+        colors_for([str(i) for i in range(len(PALETTE) + 1)])
+    curves = {n: torch.rand(2, 4) * 100 for n in names}
+    fig = plot_race(curves, colors, zoom_out=["GD"])
+    left, right = fig.axes[:2]
+    by_label = {line.get_label(): line.get_color() for line in right.get_lines()}
+    assert by_label == {"SGD": colors["SGD"], "Adam": colors["Adam"]}
+    assert {line.get_label(): line.get_color() for line in left.get_lines()} == colors
+    plt.close(fig)
+
+
+def test_time_per_step_calls_the_step_and_returns_seconds():
+    calls = []
+    seconds = time_per_step(lambda: calls.append(1), 4, warmup=2)
+    assert len(calls) == 6 and seconds >= 0
+    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+        time_per_step(lambda: None, 0)
+
+
+def nan_loader(bad_batch: int, n_batches: int = 6) -> Sized:
+    """Batches of a toy problem whose batch number `bad_batch` (1-based) holds a NaN input."""
+    batches = Sized(toy_loader(n=32 * n_batches))
+    x, y = batches[bad_batch - 1]
+    x = x.clone()
+    x[0, 0, 0, 0] = math.nan
+    batches[bad_batch - 1] = (x, y)
+    return batches
+
+
+@pytest.mark.parametrize("check_every", [None, 1, 4])
+def test_fit_names_the_first_non_finite_batch(check_every):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TrainingDiverged, match=r"the loss became nan at epoch 1, batch 3 ") as err:
+        fit(model, nan_loader(3), epochs=1, optimizer=opt, progress=False, check_every=check_every)
+    assert (err.value.epoch, err.value.batch) == (1, 3)
+
+
+def test_fit_takes_no_step_on_the_bad_batch_on_a_cpu():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TrainingDiverged):
+        fit(model, nan_loader(3), epochs=1, optimizer=opt, progress=False)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    torch.manual_seed(0)
+    reference = nn.Sequential(nn.Flatten(), nn.Linear(784, 2))
+    fit(
+        reference,
+        Sized(toy_loader(n=64)),
+        epochs=1,
+        optimizer=torch.optim.SGD(reference.parameters(), lr=0.1),
+        progress=False,
+    )  # the two good batches before the bad one
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), reference.parameters()))
+
+
+def test_fit_refuses_a_bad_check_every():
+    with pytest.raises(ValueError, match="check_every must be an integer >= 1, got 0"):
+        fit(nn.Linear(784, 2), Sized(toy_loader()), epochs=1, progress=False, check_every=0)
