@@ -216,6 +216,12 @@ def fit(
     check_type("model", model, nn.Module)
     check_positive_int("epochs", epochs)
     check_type("progress", progress, bool)
+    if isinstance(early_stopping, type):
+        raise TypeError(
+            "early_stopping must be an EarlyStopping instance, got the class itself; "
+            "write early_stopping=EarlyStopping(...)"
+        )
+    check_type("early_stopping", early_stopping, (EarlyStopping, type(None)))
     if check_every is not None:
         check_positive_int("check_every", check_every)
     try:

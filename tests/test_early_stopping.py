@@ -183,3 +183,18 @@ def test_fit_stops_early_and_ends_with_the_best_epochs_weights(tiny, monitor, mo
     assert (after["loss"] if monitor == "val_loss" else after["accuracy"]) == pytest.approx(
         best, abs=1e-6
     )
+
+
+def test_fit_names_an_early_stopping_class_passed_instead_of_an_instance():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from helpers.training import EarlyStopping, fit
+
+    model = torch.nn.Linear(4, 2)
+    loader = DataLoader(TensorDataset(torch.randn(8, 4), torch.randint(0, 2, (8,))), batch_size=4)
+    with pytest.raises(TypeError, match="got the class itself; write early_stopping=Early"):
+        fit(
+            model, loader, epochs=1, val_loader=loader, early_stopping=EarlyStopping, progress=False
+        )
+    with pytest.raises(TypeError, match="early_stopping must be EarlyStopping or None, got 'x'"):
+        fit(model, loader, epochs=1, early_stopping="x", progress=False)
