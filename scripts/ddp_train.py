@@ -23,6 +23,7 @@ import argparse
 import copy
 import importlib.util
 import json
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -147,7 +148,8 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
         "history": history,
         "test_accuracy": history["test_accuracy"][-1] if rank == 0 else None,
         "train_seconds": train_seconds,
-        "samples_per_s": len(idx) * world * args.epochs / train_seconds,
+        # the median epoch: robust to the first epoch's warm-up and to a busy machine
+        "samples_per_s": len(idx) * world / statistics.median(history["seconds"]),
         "steps_per_epoch": step,
         "samples_per_rank": len(idx),
     }
