@@ -1,4 +1,4 @@
-"""Classification metrics written with tensors: the ones notebook 04 derives step by step.
+"""Classification metrics written with tensors: the ones notebook 05 derives step by step.
 
 * :func:`confusion_matrix`: counts of (true class, predicted class) with one ``bincount``;
 * :func:`precision_recall_f1`: per class, or averaged (``"macro"``, ``"micro"``, ``"weighted"``);
@@ -6,6 +6,7 @@
   under them, one-vs-rest for several classes; :func:`precision_recall_curve`,
   :func:`average_precision`;
 * :func:`normal_interval`, :func:`bootstrap_interval`: how sure a test score is;
+* :func:`mcnemar`: whether two models evaluated on the same images differ (a paired test);
 * :func:`calibration_bins`, :func:`expected_calibration_error`: the reliability diagram's numbers.
 
 Conventions (the same as scikit-learn's, which the unit tests compare against):
@@ -363,6 +364,27 @@ def bootstrap_interval(
     q = torch.tensor([(1 - confidence) / 2, (1 + confidence) / 2], dtype=torch.float64)
     low, high = torch.quantile(torch.cat(means), q).tolist()
     return low, high
+
+
+def mcnemar(correct_a: torch.Tensor, correct_b: torch.Tensor) -> dict[str, int | float]:
+    """McNemar's exact test of two models scored on the same examples.
+
+    ``correct_a`` and ``correct_b`` ``[N]`` (bool or 0/1) say which examples each model gets
+    right. Only the discordant examples count: ``only_a`` (A right, B wrong) and ``only_b``. If
+    the models were equally good, ``only_a`` would be binomial with ``only_a + only_b`` trials and
+    probability 1/2; the two-sided p-value is ``min(1, 2 P(X <= min(only_a, only_b)))``, the
+    same as ``scipy.stats.binomtest(min(only_a, only_b), only_a + only_b).pvalue``. With no
+    discordant example the p-value is 1. Returns ``{"only_a", "only_b", "p_value"}``.
+    """
+    a = _binary("correct_a", correct_a)
+    b = _binary("correct_b", correct_b)
+    _same_length("correct_a", a, "correct_b", b)
+    only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
+    n = only_a + only_b
+    k = torch.arange(min(only_a, only_b) + 1, dtype=torch.float64)
+    log_pmf = math.lgamma(n + 1) - torch.lgamma(k + 1) - torch.lgamma(n - k + 1) - n * math.log(2)
+    p_value = min(1.0, 2 * float(log_pmf.exp().sum()))
+    return {"only_a": only_a, "only_b": only_b, "p_value": p_value}
 
 
 def calibration_bins(

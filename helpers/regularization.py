@@ -2,7 +2,7 @@
 augmentation.
 
 * :func:`l1_penalty` returns ``penalty(model)`` for ``fit(..., penalty=...)``: the L1 norm of the
-  weight matrices times a strength, added to the loss (notebook 05 writes it out by hand first).
+  weight matrices times a strength, added to the loss (notebook 06 writes it out by hand first).
 * :func:`augmentation` builds a ``torchvision.transforms.v2`` pipeline for the fast path's
   normalized float batches ``[B, 1, 28, 28]`` (``InMemoryLoader(..., transform=...)``).
 

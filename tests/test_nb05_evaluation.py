@@ -1,5 +1,5 @@
-"""Notebook 04 in smoke mode: the numbers it records, its checks against scikit-learn, a wrong
-parameter's error."""
+"""Notebook 05 in smoke mode: the numbers it records, its checks against scikit-learn and SciPy,
+its claims."""
 
 from __future__ import annotations
 
@@ -53,3 +53,26 @@ def test_every_comparison_with_sklearn_and_the_helpers_holds(smoke_run):
     assert "train mode: image 0 gets the same logits in both batches: False" in modes
     assert "eval  mode: image 0 gets the same logits in both batches: True" in modes
     assert "autograd keeps 0.00 MB" in outputs_of(nb, "def forward_keeping")
+
+
+def test_mcnemar_is_taught_and_checked_against_scipy(smoke_run):
+    results, nb = smoke_run(STEM)
+    assert 0 <= results["mcnemar_p"] <= 1
+    out = outputs_of(nb, "def mcnemar_p(")
+    assert "SciPy's binomtest agrees: True" in out and "helpers.metrics.mcnemar agrees: True" in out
+    toy = outputs_of(nb, "for n_a, n_b in ((10, 10)")
+    assert "only A 10, only B 10: p = 1.00000 (SciPy 1.00000)" in toy
+    assert "only A  0, only B  6: p = 0.03125 (SciPy 0.03125)" in toy  # 2 / 64
+
+
+def test_claims_are_recorded_and_the_exercise_checks_pass(smoke_run):
+    results, nb = smoke_run(STEM)
+    claims = results["claims"]
+    assert len(claims) >= 8 and all(isinstance(v, bool) for v in claims.values())
+    assert claims["every metric written out agrees with scikit-learn"] is True
+    for marker, sentence in (
+        ("balanced_accuracy(cm)", "balanced_accuracy agrees with scikit-learn"),
+        ("stats.binomtest(k, m)", "wilson_interval matches SciPy"),
+        ("fit_temperature(2 * z", "fit_temperature recovers the temperatures"),
+    ):
+        assert sentence in outputs_of(nb, marker), marker
