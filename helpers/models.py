@@ -57,6 +57,15 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
+def _check_channels(channels: Sequence[int]) -> None:
+    """A CNN's per-stage channel counts: a non-empty list or tuple of integers >= 1."""
+    check_type("channels", channels, (list, tuple))
+    if len(channels) == 0:
+        raise ValueError(f"channels must list at least one stage, got {channels!r}")
+    for i, width in enumerate(channels):
+        check_positive_int(f"channels[{i}]", width)
+
+
 def small_cnn(
     channels: Sequence[int] = (16, 32, 64),
     *,
@@ -78,11 +87,7 @@ def small_cnn(
     With ``batch_norm=True`` every convolution (then without bias) is followed by a
     ``BatchNorm2d``: 29,178 parameters, and it trains well at a higher learning rate.
     """
-    check_type("channels", channels, (list, tuple))
-    if len(channels) == 0:
-        raise ValueError(f"channels must list at least one stage, got {channels!r}")
-    for i, width in enumerate(channels):
-        check_positive_int(f"channels[{i}]", width)
+    _check_channels(channels)
     check_positive_int("kernel_size", kernel_size)
     if kernel_size % 2 == 0:
         raise ValueError(f"kernel_size must be odd (for 'same' padding), got {kernel_size!r}")
@@ -176,11 +181,7 @@ def modern_cnn(
     averaged over the 7x7 positions, so the classifier sees *what* was found, not *where*.
     24,314 parameters.
     """
-    check_type("channels", channels, (list, tuple))
-    if len(channels) == 0:
-        raise ValueError(f"channels must list at least one stage, got {channels!r}")
-    for i, width in enumerate(channels):
-        check_positive_int(f"channels[{i}]", width)
+    _check_channels(channels)
     check_positive_int("in_channels", in_channels)
     check_positive_int("num_classes", num_classes)
     layers: list[nn.Module] = []
