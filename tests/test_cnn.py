@@ -1,4 +1,5 @@
-"""helpers.models.small_cnn: layers, shapes, parameter counts, memory format and bad input."""
+"""helpers.models CNNs (small_cnn, LeNet, conv_bn, ResidualBlock, modern_cnn, the PyTorch
+example): layers, shapes, parameter counts, memory format and bad input."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.models import count_parameters, small_cnn
+from helpers.models import (
+    LeNet,
+    ResidualBlock,
+    conv_bn,
+    count_parameters,
+    modern_cnn,
+    pytorch_example_net,
+    small_cnn,
+)
 
 
 def test_default_is_the_notebooks_network():
@@ -110,3 +119,82 @@ def test_bad_input_names_the_argument(kwargs, error, message):
     with pytest.raises(error) as err:
         small_cnn(**kwargs)
     assert message in str(err.value)
+
+
+def test_batch_norm_variant_inserts_a_batch_norm_after_every_convolution():
+    model = small_cnn(batch_norm=True)
+    kinds = [type(m).__name__ for m in model]
+    assert kinds == ["Conv2d", "BatchNorm2d", "MaxPool2d", "ReLU"] * 3 + ["Flatten", "Linear"]
+    assert all(m.bias is None for m in model if isinstance(m, nn.Conv2d))
+    # the conv biases (16 + 32 + 64) go, gamma and beta (2 * (16 + 32 + 64)) come
+    assert count_parameters(model) == 29_066 - 112 + 224 == 29_178
+    assert model(torch.randn(3, 1, 28, 28)).shape == (3, 10)
+    with pytest.raises(TypeError, match="batch_norm must be bool"):
+        small_cnn(batch_norm=1)
+
+
+def test_lenet_has_the_classic_shapes_and_count():
+    model = LeNet()
+    h = model.features(torch.zeros(2, 1, 28, 28))
+    assert h.shape == (2, 16, 5, 5)
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    assert count_parameters(model) == 156 + 2_416 + 48_120 + 10_164 + 850 == 61_706
+    assert sum(isinstance(m, nn.AvgPool2d) for m in model.modules()) == 2
+    assert LeNet(num_classes=3)(torch.zeros(1, 1, 28, 28)).shape == (1, 3)
+    with pytest.raises(ValueError, match="num_classes must be an integer >= 1, got 0"):
+        LeNet(num_classes=0)
+
+
+def test_conv_bn_is_a_biasless_conv_then_batch_norm():
+    block = conv_bn(3, 8, 1)
+    assert isinstance(block[0], nn.Conv2d) and block[0].bias is None
+    assert block[0].kernel_size == (1, 1) and isinstance(block[1], nn.BatchNorm2d)
+    assert block(torch.randn(2, 3, 5, 5)).shape == (2, 8, 5, 5)
+    with pytest.raises(ValueError, match="kernel_size must be odd"):
+        conv_bn(3, 8, 2)
+    with pytest.raises(ValueError, match="out_channels must be an integer >= 1"):
+        conv_bn(3, 0)
+
+
+def test_residual_block_adds_its_input_and_keeps_the_shape():
+    torch.manual_seed(0)
+    block = ResidualBlock(8)
+    assert count_parameters(block) == 8 * (18 * 8 + 4)
+    x = torch.randn(4, 8, 7, 7)
+    assert block(x).shape == x.shape
+    with torch.no_grad():
+        block.body[-1][1].weight.zero_()
+        block.body[-1][1].bias.zero_()
+    block.eval()
+    torch.testing.assert_close(block(x), torch.relu(x))  # F(x) = 0: only the identity path
+    block.body[-1][1].weight.data.fill_(1.0)
+    assert not torch.allclose(block(x), torch.relu(x))
+    with pytest.raises(ValueError, match="channels must be an integer >= 1, got 0"):
+        ResidualBlock(0)
+
+
+def test_modern_cnn_pools_globally_and_accepts_other_sizes():
+    model = modern_cnn()
+    assert count_parameters(model) == 24_314
+    assert isinstance(model[-3], nn.AdaptiveAvgPool2d) and model[-1].in_features == 32
+    assert sum(isinstance(m, ResidualBlock) for m in model) == 2
+    model.eval()
+    assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    assert model(torch.randn(2, 1, 40, 36)).shape == (2, 10)  # GAP: any image size
+    assert modern_cnn((8, 16, 24), in_channels=3, num_classes=5)(
+        torch.randn(2, 3, 32, 32)
+    ).shape == (
+        2,
+        5,
+    )
+    with pytest.raises(ValueError, match="channels must list at least one stage"):
+        modern_cnn(())
+    with pytest.raises(ValueError, match=r"channels\[1\] must be an integer >= 1, got 0"):
+        modern_cnn((8, 0))
+
+
+def test_pytorch_example_net_matches_the_example():
+    model = pytorch_example_net()
+    assert count_parameters(model) == 1_199_882
+    model.eval()
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)

@@ -1,4 +1,4 @@
-"""Notebook 06 (convolutional networks): the numbers it records in smoke mode, the numbers the
+"""Notebook 07 (convolutional networks): the numbers it records in smoke mode, the numbers the
 committed full run stored, and a wrong parameter's error."""
 
 from __future__ import annotations
@@ -12,55 +12,82 @@ from conftest import NOTEBOOK_DIR
 STEM = "07_convnets"
 
 
-def test_records_exact_counts_and_the_conv_check(smoke_run):
+def test_records_exact_counts_and_the_by_hand_checks(smoke_run):
     results, _ = smoke_run(STEM)
     assert results["cnn_params"] == 29_066
     assert results["mlp_params"] == 109_386
+    assert results["lenet_params"] == 61_706
+    assert results["modern_params"] == 24_314
     assert results["pytorch_example_params"] == 1_199_882
     assert results["conv_by_hand_matches"] is True
-    assert results["epochs"] == 1
-    assert len(results["cnn_val_accuracy"]) == 1
+    assert results["batch_norm_matches"] is True
+    assert results["epochs"] == results["mlp_epochs"] == 1
+    assert len(results["cnn_val_accuracy"]) == len(results["fast_val_accuracy"]) == 1
+    assert len(results["modern_test_accuracies"]) == 1  # smoke mode trains one seed
 
 
 def test_records_sane_accuracies(smoke_run):
     results, _ = smoke_run(STEM)
-    # smoke mode trains on 1,000 images for one epoch: far from the full run, but above chance (10%)
-    assert 0.2 < results["cnn_test_accuracy"] <= 1.0
-    assert 0.2 < results["mlp_test_accuracy"] <= 1.0
-    for model in (
-        "mlp",
-        "cnn",
-    ):  # the exercise's fine-tuned CNN is not recorded: students may skip it
+    # smoke mode trains on 1,000 images for one epoch: far from the full run, but above chance
+    for key in ("mlp_test_accuracy", "lenet_test_accuracy", "cnn_test_accuracy"):
+        assert 0.2 < results[key] <= 1.0, key
+    assert all(0.0 <= a <= 1.0 for a in results["modern_test_accuracies"])
+    for model in ("mlp", "cnn", "modern"):  # the exercise's fine-tuned CNNs are not recorded
         shifted = results["shift_accuracy"][model]
         assert sorted(shifted) == ["0", "1", "2", "3"]
         assert all(0.0 <= a <= 1.0 for a in shifted.values())
-    assert results["shift_accuracy"]["cnn"]["0"] == pytest.approx(results["cnn_test_accuracy"])
-    assert results["shift_accuracy"]["mlp"]["0"] == pytest.approx(results["mlp_test_accuracy"])
     assert 0 <= results["cnn_misclassified_test_images"] <= 500
+    assert results["mlp_to_cnn_error_ratio"] > 0
+    assert set(results["claims"]) and all(isinstance(v, bool) for v in results["claims"].values())
 
 
 def test_time_to_target_is_consistent(smoke_run):
     results, _ = smoke_run(STEM)
-    reached = [i for i, a in enumerate(results["cnn_val_accuracy"]) if a >= 0.99]
+    reached = [i for i, a in enumerate(results["fast_val_accuracy"]) if a >= 0.99]
     if reached:
         assert results["epochs_to_99"] == reached[0] + 1
-        assert 0 < results["seconds_to_99"] <= results["cnn_train_seconds"]
+        assert 0 < results["seconds_to_99"] <= results["fast_train_seconds"]
     else:
         assert results["epochs_to_99"] is None and results["seconds_to_99"] is None
-    assert results["cnn_train_seconds"] > 0 and results["cnn_train_cpu_seconds"] > 0
+    assert results["fast_train_seconds"] > 0 and results["fast_train_cpu_seconds"] > 0
+    assert results["notebook_seconds"] > results["fast_train_seconds"]
 
 
-def test_the_committed_full_run_meets_the_bar():
-    """The stored outputs of the committed notebook (a full default run): the CNN's headline
-    numbers."""
+def _committed_results() -> dict:
     nb = nbformat.read(NOTEBOOK_DIR / f"{STEM}.ipynb", as_version=4)
     last = [c for c in nb.cells if c.cell_type == "code"][-1]
     shown = next(o for o in last.outputs if o.output_type == "execute_result")
-    results = ast.literal_eval(shown["data"]["text/plain"])
-    assert results["epochs"] == 5
-    assert results["cnn_test_accuracy"] >= 0.992
+    return ast.literal_eval(shown["data"]["text/plain"])
+
+
+def test_the_committed_full_run_meets_the_bar():
+    """The stored outputs of the committed notebook (a full default run): the headline numbers
+    of issue 16."""
+    results = _committed_results()
+    assert results["epochs"] == 3 and results["mlp_epochs"] == 10
     assert results["cnn_test_accuracy"] > results["mlp_test_accuracy"]
+    assert len(results["modern_test_accuracies"]) == 3
+    assert results["fast_test_accuracy"] >= 0.992
     assert results["epochs_to_99"] is not None and results["seconds_to_99"] > 0
     assert results["cnn_params"] < results["mlp_params"] / 3
-    for d in ("2", "3"):  # the CNN holds up better than the MLP on shifted digits
+    for d in ("2", "3"):  # the CNNs hold up better than the MLP on shifted digits
         assert results["shift_accuracy"]["cnn"][d] > results["shift_accuracy"]["mlp"][d]
+        assert results["shift_accuracy"]["modern"][d] > results["shift_accuracy"]["mlp"][d]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 16's bar is not met yet: the committed run's modern CNN averages 99.39% "
+    "(99.35, 99.44, 99.38) over 3 seeds, short of 99.4%",
+)
+def test_the_modern_cnn_meets_issue_16s_bar():
+    results = _committed_results()
+    assert sum(results["modern_test_accuracies"]) / 3 >= 0.994
+    assert all(results["claims"].values()), results["claims"]
+
+
+@pytest.mark.parametrize("key", ["seconds_to_99", "fast_train_seconds", "notebook_seconds"])
+def test_the_committed_run_records_its_timings(key):
+    """Timings are recorded (never asserted against a number: the machine decides them)."""
+    value = _committed_results()[key]
+    assert value is None or value > 0

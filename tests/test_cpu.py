@@ -1,0 +1,82 @@
+"""helpers.cpu: load bookkeeping, the stopwatch, channels-last and the per-image step timer."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+from torch import nn
+
+from helpers import cpu
+from helpers.models import small_cnn
+
+
+def test_load_average_is_a_number_or_none(monkeypatch):
+    load = cpu.load_average()
+    assert load is None or load >= 0
+    monkeypatch.delattr(cpu.os, "getloadavg")
+    assert cpu.load_average() is None
+    assert "load average unknown" in cpu.machine_summary()
+
+
+def test_machine_summary_names_threads_cores_and_onednn():
+    text = cpu.machine_summary()
+    assert f"{torch.get_num_threads()} torch CPU threads" in text
+    assert "oneDNN" in text and "load average" in text
+
+
+def test_stopwatch_measures_wall_and_cpu_time_separately():
+    with cpu.Stopwatch() as idle:
+        time.sleep(0.05)  # wall time passes, CPU time barely
+    assert idle.wall >= 0.05 and idle.cpu < idle.wall
+    with cpu.Stopwatch() as busy:
+        start = time.process_time()
+        while time.process_time() - start < 0.05:
+            pass
+        assert busy.elapsed() > 0
+    assert busy.cpu >= 0.05 and busy.wall > 0
+    text = busy.summary()
+    assert "s wall" in text and "s CPU" in text and "cores busy" in text and "load" in text
+
+
+def test_stopwatch_summary_survives_an_unknown_load():
+    watch = cpu.Stopwatch(wall=2.0, cpu=3.0)
+    assert watch.summary() == "2.0 s wall, 3.0 s CPU (1.5 cores busy), load unknown -> unknown"
+
+
+def test_channels_last_keeps_outputs_and_changes_the_layout():
+    torch.manual_seed(0)
+    reference = small_cnn()
+    model = small_cnn()
+    model.load_state_dict(reference.state_dict())
+    assert cpu.channels_last(model) is model
+    assert model[3].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not model[3].weight.is_contiguous()
+    x = torch.randn(4, 1, 28, 28)
+    torch.testing.assert_close(model(x), reference(x), rtol=1e-4, atol=1e-5)
+    with pytest.raises(TypeError, match="model must be Module"):
+        cpu.channels_last("not a model")
+
+
+def test_seconds_per_image_is_positive_and_trains_the_model():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    before = model[1].weight.detach().clone()
+    seconds = cpu.seconds_per_image(model, 8, steps=2, repeats=2)
+    assert 0 < seconds < 1
+    assert not torch.equal(before, model[1].weight)  # the timed steps really updated it
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+        ({"batch_size": 4, "steps": 0}, "steps must be an integer >= 1, got 0"),
+        ({"batch_size": 4, "repeats": -1}, "repeats must be an integer >= 1, got -1"),
+    ],
+)
+def test_seconds_per_image_rejects_bad_counts(kwargs, message):
+    with pytest.raises(ValueError) as err:
+        cpu.seconds_per_image(nn.Linear(784, 10), **kwargs)
+    assert message in str(err.value)
