@@ -3,6 +3,9 @@ grader tests: three exercises (build, experiment, explain) with stored outputs, 
 
 from __future__ import annotations
 
+import struct
+import zlib
+
 import nbformat
 
 from coursekit.cells import SOLUTION_HEADING
@@ -120,4 +123,21 @@ def full_notebook() -> nbformat.NotebookNode:
                 'print("independent output", seed)', printed="independent output 0", cell_id="tail"
             ),
         ]
+    )
+
+
+def tiny_png(rgb: tuple[int, int, int] = (255, 0, 0), size: int = 2) -> bytes:
+    """A valid ``size`` x ``size`` PNG of one colour, for notebooks with a stored figure."""
+    raw = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
     )

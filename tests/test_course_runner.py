@@ -10,40 +10,20 @@ import base64
 import json
 import os
 import signal
-import struct
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import nbformat
 import pytest
 from conftest import ROOT
+from course_fixtures import tiny_png
 
 from coursekit import cells, report
 from coursekit import run as course
 
-
 # --------------------------------------------------------------------------- synthetic notebooks
-def tiny_png(rgb: tuple[int, int, int] = (255, 0, 0)) -> bytes:
-    """A valid 2x2 PNG of one colour."""
-    raw = b"".join(b"\x00" + bytes(rgb) * 2 for _ in range(2))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
 
 
 def show_png(rgb: tuple[int, int, int] = (255, 0, 0)) -> str:

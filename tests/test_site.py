@@ -5,33 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import re
-import struct
-import zlib
 
 import nbformat
 import pytest
 from conftest import NOTEBOOKS
+from course_fixtures import tiny_png
 
 from coursekit import site
-
-
-def tiny_png() -> bytes:
-    raw = b"\x00" + b"\x00\x80\x00" * 1
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
 
 
 def png_alts(page: str) -> list[str]:
