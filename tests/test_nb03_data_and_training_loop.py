@@ -59,7 +59,9 @@ def test_shows_the_checkpoint_guards_at_work(smoke_run):
     )
     text = outputs_of(nb, "class Surprise")
     assert "!!! this line was printed by code hidden in the checkpoint file !!!" in text
-    assert "was refused by torch.load(weights_only=True)" in text
+    assert "UnpicklingError: WeightsUnpickler error: Unsupported global: GLOBAL print" in text
+    assert "downloaded.pt contains Python objects" in text and "not loaded, for safety" in text
+    assert "weights_only=False" not in text.split("load_checkpoint:")[1]  # never suggested
     assert (
         "CheckpointError: cannot read checkpoint <checkpoint_dir>/damaged.pt: "
         "the file is truncated or corrupted" in outputs_of(nb, "damaged_path")
