@@ -10,7 +10,9 @@ The table shows, per notebook, its status, wall time and headline numbers: the k
 ``results["headline"]`` if the notebook sets it, else its top-level numbers and a count of its
 true/false checks; a detail section per notebook lists every recorded value. Key figures are PNG
 outputs copied from each executed notebook into ``build/figures/``: the cells tagged
-``report-figure`` if a notebook has any, else its first and its last figure.
+``report-figure`` if a notebook has any, else its first and its last figure. A "Benchmark history"
+section shows the last runs of each benchmark from ``benchmarks/history.jsonl``, regressions
+marked (see ``coursekit.bench_history``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 
 import nbformat
 
+from coursekit import bench_history
 from helpers.files import WriteError, write_atomic
 from helpers.paths import BUILD
 
@@ -270,8 +273,11 @@ def markdown_table(run: dict[str, Any], links: str | None = "executed") -> str:
     return "\n".join(lines)
 
 
-def markdown_report(run: dict[str, Any]) -> str:
-    """The whole report as markdown; figure links are relative to the build folder."""
+def markdown_report(run: dict[str, Any], history: Path | None = None) -> str:
+    """The whole report as markdown; figure links are relative to the build folder.
+
+    ``history``: the benchmark history file (default ``benchmarks/history.jsonl``).
+    """
     out = ["# Course report", ""]
     out += ["| | |", "|---|---|"] + [f"| {k} | {_md(v)} |" for k, v in _facts(run)] + [""]
     out += ["## Notebooks", "", markdown_table(run), ""]
@@ -284,6 +290,7 @@ def markdown_report(run: dict[str, Any]) -> str:
             for r in failed
         ]
         out.append("")
+    out += [bench_history.markdown_section(history), ""]
     detailed = [r for r in run["notebooks"] if r.get("figures") or _recorded(r)]
     if detailed:
         out += ["## Notebooks in detail", ""]
@@ -312,15 +319,18 @@ th, td { border: 1px solid #ccc; padding: .35rem .6rem; text-align: left; vertic
 th { background: #f3f3f3; }
 td.num { text-align: right; white-space: nowrap; }
 .ok { color: #17692c; font-weight: 600; } """
-    """.FAILED, .interrupted { color: #b00020; font-weight: 600; }
+    """.FAILED, .interrupted, .regression { color: #b00020; font-weight: 600; }
 figure { display: inline-block; margin: .5rem 1rem .5rem 0; } img { max-width: 34rem; }
 code { background: #f3f3f3; padding: 0 .2rem; }
 """
 )
 
 
-def html_report(run: dict[str, Any], build_dir: Path) -> str:
-    """The report as one self-contained HTML page (figures embedded as data URIs)."""
+def html_report(run: dict[str, Any], build_dir: Path, history: Path | None = None) -> str:
+    """The report as one self-contained HTML page (figures embedded as data URIs).
+
+    ``history``: the benchmark history file (default ``benchmarks/history.jsonl``).
+    """
     esc = html.escape
     facts = "".join(
         f"<tr><th>{esc(k)}</th><td>{esc(v.strip('`'))}</td></tr>" for k, v in _facts(run)
@@ -369,20 +379,24 @@ def html_report(run: dict[str, Any], build_dir: Path) -> str:
         f"<th>recorded numbers</th></tr>\n"
         + "\n".join(rows)
         + "</table>\n"
+        + bench_history.html_section(history)
+        + "\n"
         + ("<h2>Notebooks in detail</h2>\n" + "\n".join(details) if details else "")
         + "\n</body></html>\n"
     )
 
 
 # --------------------------------------------------------------------------- files
-def write_report(run: dict[str, Any], build_dir: Path) -> tuple[Path, Path]:
+def write_report(
+    run: dict[str, Any], build_dir: Path, history: Path | None = None
+) -> tuple[Path, Path]:
     """Save ``run`` as ``build_dir/run.json`` and render ``report.md`` and ``report.html`` from
-    it."""
+    it (``history``: the benchmark history file, default ``benchmarks/history.jsonl``)."""
     build_dir = Path(build_dir)
     write_atomic(build_dir / RUN_RECORD, json.dumps(run, indent=2) + "\n")
     md, page = build_dir / "report.md", build_dir / "report.html"
-    write_atomic(md, markdown_report(run) + "\n")
-    write_atomic(page, html_report(run, build_dir))
+    write_atomic(md, markdown_report(run, history) + "\n")
+    write_atomic(page, html_report(run, build_dir, history))
     return md, page
 
 
