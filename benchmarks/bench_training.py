@@ -38,10 +38,12 @@ from torch.utils.data import DataLoader
 from torchvision.transforms import ToTensor
 
 import helpers
+from helpers.threads import use_threads
 
 
-def plain_loop(epochs: int, seed: int, data_dir: str | None) -> tuple[float, float]:
-    """The article's loop, as written there: DataLoader over torchvision MNIST with ToTensor()."""
+def plain_loop(epochs: int, seed: int, data_dir: str | None, batch: int) -> tuple[float, float]:
+    """The article's loop, as written there: DataLoader over torchvision MNIST with ToTensor(),
+    torch's default thread count."""
     generator = helpers.seed_everything(seed)
     root = str(helpers.data_root(data_dir))
     helpers.load_split(True, data_dir=data_dir)  # check the files (and fetch them if allowed) first
@@ -51,7 +53,7 @@ def plain_loop(epochs: int, seed: int, data_dir: str | None) -> tuple[float, flo
     test_set = torchvision.datasets.MNIST(
         root=root, train=False, download=False, transform=ToTensor()
     )
-    train_loader = DataLoader(train_set, batch_size=64, shuffle=True, generator=generator)
+    train_loader = DataLoader(train_set, batch_size=batch, shuffle=True, generator=generator)
     test_loader = DataLoader(test_set, batch_size=1000)
     net = helpers.Net()
     criterion = nn.CrossEntropyLoss()
@@ -68,13 +70,17 @@ def plain_loop(epochs: int, seed: int, data_dir: str | None) -> tuple[float, flo
     return seconds, helpers.evaluate(net, test_loader)["accuracy"]
 
 
-def helper_fit(epochs: int, seed: int, data_dir: str | None, device: str) -> tuple[float, float]:
+def helper_fit(
+    epochs: int, seed: int, data_dir: str | None, batch: int, device: str
+) -> tuple[float, float, str]:
     """The same recipe through ``helpers.fit`` on the in-memory fast path (all 60,000 training
-    images)."""
+    images), with the course's thread policy (``helpers.threads.use_threads``, as in ``setup``).
+    Returns the seconds, the test accuracy and the thread choice in words."""
+    threads = use_threads()
     generator = helpers.seed_everything(seed)
     dev = helpers.get_device(device)
     splits = helpers.mnist_splits(data_dir, val_size=0)
-    loaders = helpers.fast_loaders(splits, batch_size=64, device=dev, generator=generator)
+    loaders = helpers.fast_loaders(splits, batch_size=batch, device=dev, generator=generator)
     net = helpers.Net().to(dev)
     start = time.perf_counter()
     helpers.fit(
@@ -83,7 +89,7 @@ def helper_fit(epochs: int, seed: int, data_dir: str | None, device: str) -> tup
     if dev.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    return seconds, helpers.evaluate(net, loaders["test"])["accuracy"]
+    return seconds, helpers.evaluate(net, loaders["test"])["accuracy"], threads
 
 
 HISTORY = Path(__file__).resolve().parent / "history.jsonl"
@@ -176,6 +182,12 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=BATCH,
+        help="batch size of both runs (default 64, the recipe)",
+    )
+    parser.add_argument(
         "--data-dir", default=None, help="data root (default: $COURSE_DATA_DIR, else data/)"
     )
     parser.add_argument(
@@ -190,41 +202,52 @@ def main() -> None:
     )
     parser.add_argument("--no-history", action="store_true", help="don't append to the history")
     args = parser.parse_args()
-    if args.epochs < 1 or args.busy < 0:
-        parser.error(f"--epochs must be >= 1 and --busy >= 0, got {args.epochs} and {args.busy}")
+    if args.epochs < 1 or args.busy < 0 or args.batch_size < 1:
+        parser.error(
+            f"--epochs and --batch-size must be >= 1 and --busy >= 0, "
+            f"got {args.epochs}, {args.batch_size} and {args.busy}"
+        )
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, fast path on "
         f"{helpers.get_device(args.device)}, {args.epochs} epochs each, "
-        f"{args.busy} competing processes, load average {os.getloadavg()[0]:.1f}"
+        f"batch {args.batch_size}, {args.busy} competing processes, "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     with competing_load(args.busy):
-        plain_s, plain_acc = isolated(plain_loop, args.epochs, args.seed, args.data_dir)
+        plain_s, plain_acc = isolated(
+            plain_loop, args.epochs, args.seed, args.data_dir, args.batch_size
+        )
         print(
             f"plain DataLoader + ToTensor loop: {plain_s:7.1f} s   "
             f"test accuracy {100 * plain_acc:.2f}%",
             flush=True,
         )
-        fast_s, fast_acc = isolated(helper_fit, args.epochs, args.seed, args.data_dir, args.device)
+        fast_s, fast_acc, threads = isolated(
+            helper_fit, args.epochs, args.seed, args.data_dir, args.batch_size, args.device
+        )
         print(
             f"helpers.fit, in-memory fast path: {fast_s:7.1f} s   "
-            f"test accuracy {100 * fast_acc:.2f}%"
+            f"test accuracy {100 * fast_acc:.2f}%   {threads}"
         )
         net = helpers.Net()
-        rate = matmul_rate(net)
-    steps = args.epochs * -(-60_000 // BATCH)
-    step_ms, floor_ms = 1000 * fast_s / steps, 1000 * step_flops(net) / rate
+        rate = matmul_rate(net, args.batch_size)
+    steps = args.epochs * -(-60_000 // args.batch_size)
+    flops = step_flops(net, args.batch_size)
+    step_ms, floor_ms = 1000 * fast_s / steps, 1000 * flops / rate
     print(f"speed-up (plain / helpers): {plain_s / fast_s:.2f}x")
     print(
         f"fast path: {step_ms:.3f} ms per step; compute floor {floor_ms:.3f} ms "
-        f"({step_flops(net) / 1e6:.1f} MFLOP at {rate / 1e9:.1f} GFLOP/s measured at the "
+        f"({flops / 1e6:.1f} MFLOP at {rate / 1e9:.1f} GFLOP/s measured at the "
         f"step's shapes): {step_ms / floor_ms:.1f}x the floor"
     )
     if not args.no_history:
         record(
             {
+                "bench": "training",
                 "epochs": args.epochs,
+                "batch": args.batch_size,
                 "busy": args.busy,
-                "threads": torch.get_num_threads(),
+                "threads": int(threads.split()[0]),
                 "plain_s": round(plain_s, 2),
                 "fast_s": round(fast_s, 2),
                 "ratio": round(plain_s / fast_s, 2),

@@ -37,21 +37,27 @@ import urllib.error
 import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
-import torchvision
 from torch.utils.data import DataLoader, Subset
-from torchvision import transforms
 
 from .checks import check_choice, check_positive_int, check_type
 from .paths import DATA
 from .runtime import get_device
 
-DATASETS = {"MNIST": torchvision.datasets.MNIST, "FashionMNIST": torchvision.datasets.FashionMNIST}
-# Where to download from and the md5 of each official .gz: torchvision's lists (public attributes).
-MIRRORS = {name: list(cls.mirrors) for name, cls in DATASETS.items()}
-GZ_MD5 = {name: dict(cls.resources) for name, cls in DATASETS.items()}
+if TYPE_CHECKING:
+    import torchvision
+
+# torchvision is imported only where it is used (the torchvision datasets, their transforms, a
+# download): importing it costs about 2 s, which the in-memory path, and every process that
+# only trains, never needs.
+DATASETS = ("MNIST", "FashionMNIST")
+# Where to download from: torchvision's list for each data set (a public attribute), read when a
+# download starts; put a list here to use other mirrors.
+MIRRORS: dict[str, list[str]] = {}
 # SHA-256 of each unpacked file: the content, whatever the compression. (MNIST's match the .gz
 # files of torchvision's md5 list once unpacked; Fashion-MNIST's are those of Zalando's release.)
 FILES = (
@@ -171,9 +177,9 @@ def _download(name: str, raw: Path, missing: list[str]) -> None:
         for fname in missing:
             gz = fname + ".gz"
             errors = []
-            for mirror in MIRRORS[name]:
-                try:
-                    _fetch(mirror + gz, tmp / gz, GZ_MD5[name][gz])
+            for mirror in MIRRORS.get(name) or _torchvision_class(name).mirrors:
+                try:  # the md5 of each official .gz: torchvision's list (a public attribute)
+                    _fetch(mirror + gz, tmp / gz, dict(_torchvision_class(name).resources)[gz])
                     break
                 except Exception as err:  # URLError, timeouts, md5 mismatch: try the next mirror
                     errors.append(f"{mirror}: {_why(err)}")
@@ -296,6 +302,13 @@ def load_split(
     return images, labels
 
 
+def _torchvision_class(name: str) -> type[torchvision.datasets.MNIST]:
+    """torchvision's own class for the data set ``name`` (imports torchvision)."""
+    import torchvision.datasets
+
+    return getattr(torchvision.datasets, name)
+
+
 class _CheckedFiles:
     """Make a torchvision MNIST-style dataset read through :func:`load_split` (gz or unpacked,
     checked). Only the file reading changes; indexing, transforms and attributes are torchvision's.
@@ -313,12 +326,23 @@ class _CheckedFiles:
         return load_split(self.train, type(self).__name__, self.root, download=False)
 
 
-class MNIST(_CheckedFiles, torchvision.datasets.MNIST):
-    """``torchvision.datasets.MNIST`` that reads through :func:`load_split`."""
+@cache
+def _dataset_class(name: str) -> type[torchvision.datasets.MNIST]:
+    """``helpers.data.MNIST`` / ``FashionMNIST``: torchvision's class for ``name``, reading
+    through :func:`load_split`; made on first use, so that importing helpers skips torchvision."""
+    return type(
+        name,
+        (_CheckedFiles, _torchvision_class(name)),
+        {"__doc__": f"``torchvision.datasets.{name}`` that reads through :func:`load_split`.",
+         "__module__": __name__},
+    )  # fmt: skip
 
 
-class FashionMNIST(_CheckedFiles, torchvision.datasets.FashionMNIST):
-    """``torchvision.datasets.FashionMNIST`` that reads through :func:`load_split`."""
+def __getattr__(attribute: str) -> type:
+    """``helpers.data.MNIST`` and ``helpers.data.FashionMNIST``, made on first use."""
+    if attribute in DATASETS:
+        return _dataset_class(attribute)
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
 
 
 def mnist_dataset(
@@ -336,8 +360,7 @@ def mnist_dataset(
     """
     check_choice("name", name, DATASETS)
     ensure_files(name, data_dir, download)
-    cls = MNIST if name == "MNIST" else FashionMNIST
-    return cls(root=str(data_root(data_dir)), train=train, transform=transform)
+    return _dataset_class(name)(root=str(data_root(data_dir)), train=train, transform=transform)
 
 
 def split_indices(
@@ -501,6 +524,8 @@ def dataloaders(
     Same train/validation split as :func:`mnist_splits`; the training loader shuffles with
     ``generator``.
     """
+    from torchvision import transforms
+
     check_positive_int("batch_size", batch_size)
     check_positive_int("eval_batch_size", eval_batch_size)
     mean, std = normalization(name)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .checks import check_params, check_type
+from .threads import use_threads
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -77,7 +78,8 @@ def setup(
 
     Checks each parameter's type (papermill passes ``-p seed one`` as the string ``"one"``),
     refuses a ``data_dir`` or ``results_dir`` that is an existing file before any work is done,
-    seeds everything, picks the device and prints what it chose. Returns the seeded
+    seeds everything, picks the device, gives torch the CPU threads the machine can spare now
+    (:func:`helpers.threads.use_threads`) and prints what it chose. Returns the seeded
     ``torch.Generator`` (pass it to every random call) and the ``torch.device``.
     """
     check_params(
@@ -96,7 +98,8 @@ def setup(
             raise ValueError(f"{name} must be a folder, got {str(folder)!r}, which is a file")
     generator = seed_everything(seed)
     dev = get_device(device)
-    threads = f", {torch.get_num_threads()} CPU threads" if dev.type == "cpu" else ""
+    threads = use_threads()  # before any work: the thread count applies from the first operation
+    threads = f", {threads}" if dev.type == "cpu" else ""
     mode = "smoke (tiny sizes, for tests)" if smoke else "full"
     print(f"torch {torch.__version__} | device: {dev}{threads} | seed {seed} | {mode} run")
     return generator, dev

@@ -252,17 +252,19 @@ def fit(
     try:
         for epoch in range(1, epochs + 1):
             model.train()
+            # per step, on the device: the loss, the predicted classes and the labels (counted
+            # once at the end of the epoch: fewer small operations per step than a running sum)
             losses: list[torch.Tensor] = []
-            correct = torch.zeros((), dtype=torch.long, device=device)
-            seen = 0
-            finite: list[torch.Tensor] = []  # per step, on the device (deferred checks only)
+            predicted: list[torch.Tensor] = []
+            labels: list[torch.Tensor] = []
+            finite: list[torch.Tensor] = []  # deferred checks only
             for step, (x, y) in enumerate(train_loader, 1):
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 output = model(x)
                 loss = loss_fn(output, y)
                 total = loss + penalty(model) if penalty is not None else loss
                 if check_every == 1:
-                    if not bool(torch.isfinite(total)):  # before backward: no step on NaN
+                    if not math.isfinite(total.item()):  # before backward: no step on NaN
                         _diverged(total, epoch, step, optimizer)
                 else:
                     finite.append(torch.isfinite(total.detach()))
@@ -272,21 +274,23 @@ def fit(
                 if scheduler is not None:
                     scheduler.step()
                 losses.append(loss.detach())
-                correct += (output.detach().argmax(1) == y).sum()
-                seen += len(y)
+                predicted.append(output.detach().argmax(1))
+                labels.append(y)
                 bar.update(1)
                 if check_every > 1 and (step % check_every == 0 or step == steps_per_epoch):
                     _check_deferred(finite, losses, epoch, optimizer)
                 if progress and (step % 100 == 0 or step == steps_per_epoch):
                     recent = float(torch.stack(losses[-100:]).mean())
+                    hits = torch.cat(predicted[-100:]) == torch.cat(labels[-100:])
                     bar.set_postfix(
-                        epoch=epoch, loss=f"{recent:.3f}", acc=f"{int(correct) / seen:.3f}"
+                        epoch=epoch, loss=f"{recent:.3f}", acc=f"{float(hits.float().mean()):.3f}"
                     )
             batch_loss = torch.stack(losses).float().cpu()
+            correct = int((torch.cat(predicted) == torch.cat(labels)).sum())
             history["epoch"].append(epoch)
             history["batch_loss"].extend(batch_loss.tolist())
             history["train_loss"].append(float(batch_loss.mean()))
-            history["train_acc"].append(int(correct) / seen)
+            history["train_acc"].append(correct / sum(len(y) for y in labels))
             history["lr"].append(optimizer.param_groups[0]["lr"])
             if val_loader is not None:
                 val = evaluate(model, val_loader, loss_fn)
