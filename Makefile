@@ -23,11 +23,13 @@ course: $(STAMP)
 notebooks: $(STAMP)
 	$(PY) -m coursekit.run --inplace $(if $(ONLY),--only $(ONLY))
 
-## make test: lint (ruff over the packages, tests, benchmarks and notebooks), then every test
+## make test [TEST_JOBS=2]: lint (ruff over the packages, tests, benchmarks and notebooks), then
+## every test, in TEST_JOBS processes (pytest-xdist; each notebook's smoke run stays on one of them)
+TEST_JOBS ?= 2
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_JOBS) --dist loadgroup
 
 ## make lab [LAB_FLAGS=...]: JupyterLab on notebooks/ (as root, --allow-root is added: JupyterLab
 ## refuses root otherwise)

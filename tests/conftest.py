@@ -78,3 +78,19 @@ def outputs_of(nb, marker: str) -> str:
     """The stream text of the first code cell whose source contains ``marker``."""
     cell = next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
     return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), keep every test that
+    reads a notebook's cached smoke run on one worker, so each notebook runs once per session:
+    the group is the notebook's number, from the test's ``path`` parameter or its file name."""
+    for item in items:
+        if "smoke_run" not in getattr(item, "fixturenames", ()):
+            continue
+        path = getattr(getattr(item, "callspec", None), "params", {}).get("path")
+        number = path.stem[:2] if path is not None else None
+        name = item.path.name
+        if number is None and name.startswith("test_nb") and name[7:9].isdigit():
+            number = name[7:9]
+        if number is not None:
+            item.add_marker(pytest.mark.xdist_group(f"notebook-{number}"))
