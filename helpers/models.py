@@ -109,8 +109,10 @@ def small_cnn(
     output is the same as ReLU-then-pool, with the ReLU on four times fewer values.
     ``small_cnn()`` has 29,066 parameters. On a CPU it trains faster in channels-last memory
     format: ``small_cnn().to(memory_format=torch.channels_last)``.
-    With ``batch_norm=True`` every convolution (then without bias) is followed by a
-    ``BatchNorm2d``: 29,178 parameters, and it trains well at a higher learning rate.
+    With ``batch_norm=True`` every stage becomes Conv2d (without bias) -> MaxPool2d(2) ->
+    ``BatchNorm2d`` -> ReLU: 29,178 parameters, and it trains well at a higher learning rate.
+    The batch norm comes after the pooling for the same reason as the ReLU: it then works on a
+    quarter of the values, which makes a training step about a third cheaper on a CPU.
     """
     _check_channels(channels)
     check_positive_int("kernel_size", kernel_size)
@@ -128,7 +130,8 @@ def small_cnn(
     layers: list[nn.Module] = []
     for n_in, n_out in zip((in_channels, *channels[:-1]), channels):
         if batch_norm:
-            layers += [*conv_bn(n_in, n_out, kernel_size), nn.MaxPool2d(2), nn.ReLU()]
+            conv = nn.Conv2d(n_in, n_out, kernel_size, padding=kernel_size // 2, bias=False)
+            layers += [conv, nn.MaxPool2d(2), nn.BatchNorm2d(n_out), nn.ReLU()]
         else:
             conv = nn.Conv2d(n_in, n_out, kernel_size, padding=kernel_size // 2)
             layers += [conv, nn.MaxPool2d(2), nn.ReLU()]
@@ -198,20 +201,27 @@ class ResidualBlock(nn.Module):
 def modern_cnn(
     channels: Sequence[int] = (16, 32), *, in_channels: int = 1, num_classes: int = 10
 ) -> nn.Sequential:
-    """A small modern CNN from the parts of notebook 07: per stage a ``conv_bn`` (3x3 for the
-    first stage, 1x1 to widen later ones), ReLU, 2x2 max pooling and a :class:`ResidualBlock`;
-    then global average pooling and one linear layer.
+    """A small modern CNN from the parts of notebook 07: a stem (3x3 convolution, 2x2 max
+    pooling, batch norm, ReLU), then for every later stage 2x2 max pooling and a 1x1 ``conv_bn``
+    that widens the channels, ReLU; a :class:`ResidualBlock` after each stage; then global
+    average pooling and one linear layer.
 
     For 28x28 MNIST with the default ``(16, 32)``: 28 -> 14 -> 7, then the 32 channels are
     averaged over the 7x7 positions, so the classifier sees *what* was found, not *where*.
-    24,314 parameters.
+    24,314 parameters. Pooling comes early, before the stem's batch norm and before the 1x1
+    widening, so those layers work on a quarter of the positions: a training step costs about
+    a third less on a CPU than with the pooling after them, for the same parameters.
     """
     _check_channels(channels)
     check_positive_int("in_channels", in_channels)
     check_positive_int("num_classes", num_classes)
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip((in_channels, *channels[:-1]), channels)):
-        layers += [conv_bn(n_in, n_out, 3 if i == 0 else 1), nn.ReLU(), nn.MaxPool2d(2)]
+        if i == 0:  # the stem: the only layer at full size; batch norm after the pooling
+            conv = nn.Conv2d(n_in, n_out, 3, padding=1, bias=False)
+            layers += [conv, nn.MaxPool2d(2), nn.BatchNorm2d(n_out), nn.ReLU()]
+        else:  # pool, then widen with a 1x1 convolution on a quarter of the positions
+            layers += [nn.MaxPool2d(2), conv_bn(n_in, n_out, 1), nn.ReLU()]
         layers.append(ResidualBlock(n_out))
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels[-1], num_classes)]
     return nn.Sequential(*layers)

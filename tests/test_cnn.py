@@ -121,10 +121,16 @@ def test_bad_input_names_the_argument(kwargs, error, message):
     assert message in str(err.value)
 
 
-def test_batch_norm_variant_inserts_a_batch_norm_after_every_convolution():
+def test_batch_norm_variant_inserts_a_batch_norm_after_every_pooling():
     model = small_cnn(batch_norm=True)
     kinds = [type(m).__name__ for m in model]
-    assert kinds == ["Conv2d", "BatchNorm2d", "MaxPool2d", "ReLU"] * 3 + ["Flatten", "Linear"]
+    assert kinds == ["Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU"] * 3 + ["Flatten", "Linear"]
+    h, normalized = torch.zeros(5, 1, 28, 28), []
+    for layer in model:
+        h = layer(h)
+        if isinstance(layer, nn.BatchNorm2d):
+            normalized.append(tuple(h.shape[1:]))
+    assert normalized == [(16, 14, 14), (32, 7, 7), (64, 3, 3)]  # after pooling: 4x fewer values
     assert all(m.bias is None for m in model if isinstance(m, nn.Conv2d))
     # the conv biases (16 + 32 + 64) go, gamma and beta (2 * (16 + 32 + 64)) come
     assert count_parameters(model) == 29_066 - 112 + 224 == 29_178
@@ -178,6 +184,17 @@ def test_modern_cnn_pools_globally_and_accepts_other_sizes():
     assert count_parameters(model) == 24_314
     assert isinstance(model[-3], nn.AdaptiveAvgPool2d) and model[-1].in_features == 32
     assert sum(isinstance(m, ResidualBlock) for m in model) == 2
+    h, shapes = torch.zeros(3, 1, 28, 28), {}
+    for layer in model:
+        h = layer(h)
+        if isinstance(layer, (nn.BatchNorm2d, nn.Sequential, ResidualBlock)):
+            shapes.setdefault(type(layer).__name__, []).append(tuple(h.shape[1:]))
+    # pooled before the stem's batch norm and before the 1x1 widening: nothing normalized at 28x28
+    assert shapes == {
+        "BatchNorm2d": [(16, 14, 14)],
+        "Sequential": [(32, 7, 7)],
+        "ResidualBlock": [(16, 14, 14), (32, 7, 7)],
+    }
     model.eval()
     assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
     assert model(torch.randn(2, 1, 40, 36)).shape == (2, 10)  # GAP: any image size
