@@ -230,6 +230,7 @@ def main() -> None:
             f"test accuracy {100 * fast_acc:.2f}%   {threads}"
         )
         net = helpers.Net()
+        torch.set_num_threads(int(threads.split()[0]))  # the floor at the fast path's threads
         rate = matmul_rate(net, args.batch_size)
     steps = args.epochs * -(-60_000 // args.batch_size)
     flops = step_flops(net, args.batch_size)
