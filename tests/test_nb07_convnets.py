@@ -69,7 +69,8 @@ def test_the_committed_full_run_meets_the_bar():
     results = _committed_results()
     assert results["epochs"] == 3 and results["mlp_epochs"] == 10
     assert results["cnn_test_accuracy"] > results["mlp_test_accuracy"]
-    assert len(results["modern_test_accuracies"]) == 3
+    assert len(results["modern_test_accuracies"]) == 3 and results["modern_epochs"] == 4
+    assert sum(results["modern_test_accuracies"]) / 3 >= 0.994
     assert results["fast_test_accuracy"] >= 0.992
     assert results["epochs_to_99"] is not None and results["seconds_to_99"] > 0
     assert results["cnn_params"] < results["mlp_params"] / 3
