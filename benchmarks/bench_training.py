@@ -245,6 +245,8 @@ def main() -> None:
         record(
             {
                 "bench": "training",
+                # another batch size is another recipe: the history compares like with like
+                **({} if args.batch_size == BATCH else {"recipe": f"batch {args.batch_size}"}),
                 "epochs": args.epochs,
                 "batch": args.batch_size,
                 "busy": args.busy,
