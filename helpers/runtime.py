@@ -98,8 +98,8 @@ def setup(
             raise ValueError(f"{name} must be a folder, got {str(folder)!r}, which is a file")
     generator = seed_everything(seed)
     dev = get_device(device)
-    threads = use_threads()  # before any work: the thread count applies from the first operation
-    threads = f", {threads}" if dev.type == "cpu" else ""
+    chosen = use_threads()  # before any work: the thread count applies from the first operation
+    threads = f", {chosen}" if dev.type == "cpu" else ""
     mode = "smoke (tiny sizes, for tests)" if smoke else "full"
     print(f"torch {torch.__version__} | device: {dev}{threads} | seed {seed} | {mode} run")
     return generator, dev
