@@ -1,5 +1,12 @@
 """Shared code for the PyTorch MNIST course. Each notebook writes an idea out first; these serve
-reuse."""
+reuse.
+
+The plotting functions load matplotlib on first use, not on ``import helpers``: the processes
+that never plot (the ranks of notebook 08's data-parallel runs, the benchmarks) start faster.
+"""
+
+import importlib
+from typing import Any
 
 from .checks import check_params
 from .data import (
@@ -16,7 +23,6 @@ from .data import (
 )
 from .gradients import compare_grads, max_abs_diff
 from .models import Net, count_parameters, mlp, small_cnn
-from .plots import plot_history, show_images
 from .results import save_results, show_claims
 from .runtime import get_device, seed_everything, setup
 from .training import (
@@ -68,3 +74,15 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
 ]
+
+_LAZY = {"plot_history": "plots", "show_images": "plots"}  # name -> module that defines it
+
+
+def __getattr__(name: str) -> Any:
+    """``helpers.plot_history`` and ``from helpers import show_images`` import helpers.plots
+    (and matplotlib) the first time they are asked for."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -80,12 +80,26 @@ def outputs_of(nb, marker: str) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
 
 
+def _uses_module_fixture(item) -> bool:
+    """True if the test uses a fixture of module scope (set up once per module and worker)."""
+    info = getattr(item, "_fixtureinfo", None)
+    defs = getattr(info, "name2fixturedefs", {}) or {}
+    return any(d.scope == "module" for chain in defs.values() for d in chain)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``), keep every test that
     reads a notebook's cached smoke run on one worker, so each notebook runs once per session:
-    the group is the notebook's number, from the test's ``path`` parameter or its file name."""
+    the group is the notebook's number, from the test's ``path`` parameter or its file name.
+    Likewise, all the tests of a module with a module-scoped fixture (the grader's graded folder,
+    the browser) stay on one worker, in order, so that fixture is set up once, not once per
+    worker or once per interruption by another module's test."""
+    shared = {item.path for item in items if _uses_module_fixture(item)}
     for item in items:
         if "smoke_run" not in getattr(item, "fixturenames", ()):
+            if item.path in shared:
+                item.add_marker(pytest.mark.xdist_group(f"module-{item.path.stem}"))
             continue
         path = getattr(getattr(item, "callspec", None), "params", {}).get("path")
         number = path.stem[:2] if path is not None else None
@@ -94,3 +108,19 @@ def pytest_collection_modifyitems(config, items):
             number = name[7:9]
         if number is not None:
             item.add_marker(pytest.mark.xdist_group(f"notebook-{number}"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    """Fail loudly if pytest-xdist's loadgroup ignored the groups above (pytest 9.2 renamed the
+    attribute that xdist 3.8 writes the group into): every notebook would then run on both
+    workers, and the suite would take twice as long without saying why."""
+    config = session.config
+    grouped = [i for i in session.items if i.get_closest_marker("xdist_group")]
+    if getattr(config, "workerinput", None) and config.getvalue("loadgroup") and grouped:
+        if not any("@" in i.nodeid for i in grouped):
+            raise pytest.UsageError(
+                "pytest-xdist's --dist loadgroup did not group the tests with this pytest "
+                f"({pytest.__version__}); install the versions pyproject.toml asks for "
+                "(pip install -e '.[test]')"
+            )

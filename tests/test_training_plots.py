@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import matplotlib.pyplot as plt
 import pytest
 import torch
+from conftest import ROOT
 from torch import nn
 
+import helpers
 from helpers.data import InMemoryLoader
 from helpers.models import Net
 from helpers.plots import WRONG, plot_history, show_images
@@ -190,3 +194,18 @@ def test_show_images_titles_and_marks_mistakes():
         show_images(torch.rand(28, 28))
     with pytest.raises(ValueError, match="labels must have one entry per image \\(10\\), got 3"):
         show_images(images, [1, 2, 3])
+
+
+def test_import_helpers_loads_matplotlib_only_at_the_first_plotting_name():
+    code = (
+        "import sys, helpers; before = 'matplotlib' in sys.modules; "
+        "from helpers import plot_history; "
+        "print(before, 'matplotlib' in sys.modules, plot_history.__module__, "
+        "helpers.show_images.__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    assert out == ["False", "True", "helpers.plots", "show_images"]
+    with pytest.raises(AttributeError, match="no attribute 'plot_everything'"):
+        helpers.plot_everything  # noqa: B018 (the attribute access is the test)
