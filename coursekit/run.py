@@ -29,6 +29,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -50,18 +51,26 @@ EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
 KERNEL_LOG = "kernel.log"  # in the build folder: what the kernels print outside their cells
 
 
-def kernel_options(log: IO[str] | None = None) -> dict[str, Any]:
+def kernel_options(
+    log: IO[str] | None = None, ipc_dir: str | os.PathLike | None = None
+) -> dict[str, Any]:
     """Options for ``papermill.execute_notebook`` that keep the kernel quiet on the terminal.
 
     Kernels talk to the runner over local sockets (IPC) where the OS has them: nothing listens on
-    a TCP port, so ipykernel has no "running over TCP without encryption" warning to print. With
+    a TCP port, so ipykernel has no "running over TCP without encryption" warning to print. The
+    socket files go into ``ipc_dir``, a folder of this kernel's own: jupyter_client's default,
+    ``kernel-ipc-1`` ... in the current folder, is shared by every runner started there, and two
+    kernels starting at once then pick the same files and fail with "Invalid Signature". With
     ``log``, the kernel process's own stderr (ipykernel's log, such as the ZMQError traceback of a
     kernel shut down mid-cell by Ctrl-C) goes there instead of the terminal; what the cells print
     still goes into the notebook.
     """
     options: dict[str, Any] = {}
     if os.name == "posix":
-        options["config"] = Config({"KernelManager": {"transport": "ipc"}})
+        manager: dict[str, Any] = {"transport": "ipc"}
+        if ipc_dir is not None:
+            manager["ip"] = os.path.join(ipc_dir, "kernel")
+        options["config"] = Config({"KernelManager": manager})
     if log is not None:
 
         class LoggedKernelManager(AsyncKernelManager):
@@ -227,15 +236,16 @@ def run_notebook(
     start = time.perf_counter()
     status, error, interrupt = "ok", "", None
     try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(tmp_out),
-            parameters=parameters or None,
-            cwd=str(notebook.parent),
-            progress_bar=progress,
-            kernel_name="python3",
-            **kernel_options(kernel_log),
-        )
+        with tempfile.TemporaryDirectory(prefix="kernel-") as ipc_dir:
+            papermill.execute_notebook(
+                str(notebook),
+                str(tmp_out),
+                parameters=parameters or None,
+                cwd=str(notebook.parent),
+                progress_bar=progress,
+                kernel_name="python3",
+                **kernel_options(kernel_log, ipc_dir),
+            )
     except KeyboardInterrupt as err:
         status, interrupt = "interrupted", err
         error = f"interrupted ({_how(err)}); the previous executed copy, if any, is untouched"

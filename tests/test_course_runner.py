@@ -763,3 +763,28 @@ def test_a_claim_that_fails_in_a_full_run_fails_the_notebook_and_is_named(tmp_pa
     # in smoke mode the same claim is only a number on a tiny run: not a failure
     code, out, _ = run_main(capsys, "--notebooks", str(nbs), "--build-dir", str(build), "--smoke")
     assert code == 0 and "1 passed, 0 failed" in out
+
+
+@pytest.mark.skipif(os.name != "posix", reason="IPC sockets are POSIX only")
+def test_kernels_started_at_once_each_get_their_own_sockets(tmp_path, monkeypatch):
+    """Two runs at the same moment (two terminals, or a test beside a course run) must not share
+    jupyter_client's default socket files (``kernel-ipc-N`` in the current folder): the second
+    kernel then answers with the first one's key, "Invalid Signature"."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.chdir(tmp_path)  # where the default socket files would go
+    # each kernel lists the runner's folder while both kernels are up
+    body = ["import json, os, time\ntime.sleep(1.0)\nprint(json.dumps(os.listdir('..')))"]
+    paths = [make_notebook(tmp_path / "nbs", f"0{i}_pair", body) for i in (1, 2)]
+    with ThreadPoolExecutor(2) as pool:
+        rows = list(
+            pool.map(
+                lambda p: course.run_notebook(p, parameters={}, out_dir=tmp_path / "out"), paths
+            )
+        )
+    assert [r["status"] for r in rows] == ["ok", "ok"], [r["error"] for r in rows]
+    for row in rows:
+        listed = json.loads(nbformat.read(row["path"], as_version=4).cells[2].outputs[0].text)
+        assert "nbs" in listed and not [n for n in listed if n.startswith("kernel-ipc")]
+    options = course.kernel_options(None, tmp_path / "sockets")
+    assert options["config"].KernelManager.ip == str(tmp_path / "sockets" / "kernel")
