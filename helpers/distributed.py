@@ -117,7 +117,8 @@ def shard_indices(
 
 def _failure(stderr: str) -> str:
     """The rank that failed first and its error, from the "Root Cause" part of torchrun's report,
-    else from the rank's own traceback, else the exit code or the last line of stderr."""
+    else from the rank's own traceback, else the exit code (with the signal's name and what a
+    native crash printed) or the last line of stderr."""
     root = stderr.rpartition("Root Cause")[2] if "Root Cause" in stderr else stderr
     rank = re.search(r"^\s*rank\s*:\s*(\d+)", root, re.M)
     errors = re.findall(rf"^\s*({ERROR_LINE})$", root, re.M)
@@ -132,6 +133,14 @@ def _failure(stderr: str) -> str:
         what = errors[-1]
     elif code:  # no Python traceback: a negative code is the signal that ended the rank
         what = f"exit code {code.group(1)}"
+        number = int(code.group(1))
+        if number < 0 and -number in signal.valid_signals():
+            what += f" ({signal.Signals(-number).name})"
+        # what a native crash printed: C++'s "what():" line of an uncaught exception, or Python's
+        # "Fatal Python error" (an abort or a segfault leaves no Python traceback)
+        native = re.findall(r"^.*?(what\(\):.*|Fatal Python error:.*)$", stderr, re.M)
+        if native:
+            what += f": {native[0].strip()}"
     else:
         what = (stderr.strip().splitlines() or ["no output"])[-1].strip()
     return (f"rank {rank.group(1)} failed first: " if rank else "") + what

@@ -105,7 +105,16 @@ def test_failure_names_the_root_cause_rank_and_error():
     )
     assert _failure(report) == "rank 1 failed first: ValueError: boom on rank 1"
     killed = "Root Cause:\n  rank      : 0 (local_rank: 0)\n  exitcode  : -9 (pid: 3)\n"
-    assert _failure(killed) == "rank 0 failed first: exit code -9"
+    assert _failure(killed) == "rank 0 failed first: exit code -9 (SIGKILL)"
+    aborted = (
+        "terminate called after throwing an instance of 'gloo::IoException'\n"
+        "  what():  [../gloo/transport/tcp/pair.cc:534] Connection closed by peer\n"
+        "Root Cause:\n  rank      : 0 (local_rank: 0)\n  exitcode  : -6 (pid: 3)\n"
+    )
+    assert _failure(aborted) == (
+        "rank 0 failed first: exit code -6 (SIGABRT): what():  "
+        "[../gloo/transport/tcp/pair.cc:534] Connection closed by peer"
+    )
 
 
 def test_launch_refuses_a_missing_script_and_bad_counts(tmp_path):
