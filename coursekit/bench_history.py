@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coursekit.report import md_cell
 from helpers.paths import ROOT
 
 HISTORY = ROOT / "benchmarks" / "history.jsonl"
@@ -251,10 +252,6 @@ def history_tables(history: History, n: int = LAST) -> tuple[list[str], list[Tab
 
 
 # --------------------------------------------------------------------------- rendering
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def markdown_section(path: Path | str | None = None, n: int = LAST) -> str:
     """The "Benchmark history" section of the report as markdown: the last ``n`` runs of each
     benchmark, oldest first, regressions marked with ⚠."""
@@ -263,10 +260,10 @@ def markdown_section(path: Path | str | None = None, n: int = LAST) -> str:
     for note in notes:
         out += [note, ""]
     for table in tables:
-        out += [f"### {_md(table.bench)}", ""]
-        out += ["| " + " | ".join(_md(h) for h in table.header) + " |"]
+        out += [f"### {md_cell(table.bench)}", ""]
+        out += ["| " + " | ".join(md_cell(h) for h in table.header) + " |"]
         out += ["|" + "---|" * len(table.header)]
-        out += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in table.rows]
+        out += ["| " + " | ".join(md_cell(cell) for cell in row) + " |" for row in table.rows]
         out.append("")
     return "\n".join(out).rstrip("\n")
 

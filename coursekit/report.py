@@ -26,11 +26,11 @@ import platform
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import nbformat
 
-from coursekit import bench_history
 from helpers.files import WriteError, write_atomic
 from helpers.paths import BUILD
 
@@ -216,7 +216,8 @@ def _recorded(row: dict[str, Any]) -> list[tuple[str, str]]:
     return [(key, format_value(value)) for key, value in flat.items() if key != HEADLINE_KEY]
 
 
-def _md(text: str) -> str:
+def md_cell(text: str) -> str:
+    """``text`` as one cell of a markdown table: pipes escaped, on one line."""
     return text.replace("|", "\\|").replace("\n", " ")
 
 
@@ -258,7 +259,7 @@ def markdown_table(run: dict[str, Any], links: str | None = "executed") -> str:
         raise ValueError(f"links must be 'executed', 'notebooks' or None, got {links!r}")
     lines = ["| notebook | status | wall time | recorded numbers |", "|---|---|---:|---|"]
     for row in run["notebooks"]:
-        title = _md(row.get("title") or row["name"])
+        title = md_cell(row.get("title") or row["name"])
         target = (
             row.get("executed")
             if links == "executed"
@@ -267,7 +268,7 @@ def markdown_table(run: dict[str, Any], links: str | None = "executed") -> str:
             else None
         )
         cell = f"[{title}]({target})" if target else title
-        numbers = "<br>".join(_md(n) for n in _numbers(row)) or "—"
+        numbers = "<br>".join(md_cell(n) for n in _numbers(row)) or "—"
         seconds = format_seconds(row.get("seconds")) if row["status"] != "not run" else "—"
         lines.append(f"| {cell} | {row['status']} | {seconds} | {numbers} |")
     return "\n".join(lines)
@@ -279,7 +280,7 @@ def markdown_report(run: dict[str, Any], history: Path | None = None) -> str:
     ``history``: the benchmark history file (default ``benchmarks/history.jsonl``).
     """
     out = ["# Course report", ""]
-    out += ["| | |", "|---|---|"] + [f"| {k} | {_md(v)} |" for k, v in _facts(run)] + [""]
+    out += ["| | |", "|---|---|"] + [f"| {k} | {md_cell(v)} |" for k, v in _facts(run)] + [""]
     out += ["## Notebooks", "", markdown_table(run), ""]
     failed = [r for r in run["notebooks"] if r["status"] in ("FAILED", "interrupted")]
     if failed:
@@ -290,7 +291,7 @@ def markdown_report(run: dict[str, Any], history: Path | None = None) -> str:
             for r in failed
         ]
         out.append("")
-    out += [bench_history.markdown_section(history), ""]
+    out += [_bench_history().markdown_section(history), ""]
     detailed = [r for r in run["notebooks"] if r.get("figures") or _recorded(r)]
     if detailed:
         out += ["## Notebooks in detail", ""]
@@ -304,7 +305,7 @@ def markdown_report(run: dict[str, Any], history: Path | None = None) -> str:
             out.append("")
         if _recorded(row):
             out += ["| recorded | value |", "|---|---|"] + [
-                f"| {_md(k)} | {_md(v)} |" for k, v in _recorded(row)
+                f"| {md_cell(k)} | {md_cell(v)} |" for k, v in _recorded(row)
             ]
             out.append("")
     return "\n".join(out)
@@ -379,11 +380,18 @@ def html_report(run: dict[str, Any], build_dir: Path, history: Path | None = Non
         f"<th>recorded numbers</th></tr>\n"
         + "\n".join(rows)
         + "</table>\n"
-        + bench_history.html_section(history)
+        + _bench_history().html_section(history)
         + "\n"
         + ("<h2>Notebooks in detail</h2>\n" + "\n".join(details) if details else "")
         + "\n</body></html>\n"
     )
+
+
+def _bench_history() -> ModuleType:
+    """``coursekit.bench_history``, imported on use: it imports :func:`md_cell` from here."""
+    from coursekit import bench_history
+
+    return bench_history
 
 
 # --------------------------------------------------------------------------- files

@@ -174,12 +174,15 @@ def _download(name: str, raw: Path, missing: list[str]) -> None:
             + _how_to_provide(name, raw)
         ) from None
     try:
+        official = _torchvision_class(name)
+        mirrors = MIRRORS.get(name) or official.mirrors
+        md5 = dict(official.resources)  # of each official .gz: torchvision's list (public)
         for fname in missing:
             gz = fname + ".gz"
             errors = []
-            for mirror in MIRRORS.get(name) or _torchvision_class(name).mirrors:
-                try:  # the md5 of each official .gz: torchvision's list (a public attribute)
-                    _fetch(mirror + gz, tmp / gz, dict(_torchvision_class(name).resources)[gz])
+            for mirror in mirrors:
+                try:
+                    _fetch(mirror + gz, tmp / gz, md5[gz])
                     break
                 except Exception as err:  # URLError, timeouts, md5 mismatch: try the next mirror
                     errors.append(f"{mirror}: {_why(err)}")
