@@ -69,6 +69,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("fit test acc", "fast_acc", "%"),
     ),
     "cnn": (
+        Column("recipe", "recipe"),
         Column("seeds", "seeds"),
         Column("target", "target", "%"),
         Column("median s to target", "median_s_to_target", "{:.1f}"),

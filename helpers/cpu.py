@@ -1,5 +1,6 @@
 """CPU speed bookkeeping for notebook 07 and ``benchmarks/bench_cnn.py``: what the machine is
-doing while we time it, channels-last memory format, and the cost of one training step.
+doing while we time it, channels-last memory format, bfloat16 where the hardware has it, and the
+cost of one training step.
 
 Wall-clock times on a shared machine mean little on their own. :class:`Stopwatch` records the
 wall time together with the CPU time this process really got and the load average before and
@@ -9,6 +10,7 @@ one run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -88,6 +90,33 @@ def channels_last(model: nn.Module, device: str | torch.device = "cpu") -> nn.Mo
     return model.to(device, memory_format=torch.channels_last)
 
 
+def native_bf16(device: str | torch.device = "cpu") -> bool:
+    """Whether ``device`` computes in bfloat16 natively, so that autocasting to it is faster.
+
+    True for a CUDA GPU that supports bfloat16, and for an x86 CPU with AVX-512 BF16 or AMX
+    instructions (recent server CPUs, AMD Zen 4 and later); False elsewhere (most laptop CPUs,
+    Apple's MPS), where PyTorch would emulate bfloat16 in float32 and a step would get slower.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu, torch >= 2.3
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
+def autocast_bf16(device: str | torch.device, enabled: bool) -> contextlib.AbstractContextManager:
+    """``torch.autocast`` to bfloat16 on ``device`` when ``enabled``, else a context that does
+    nothing. Inside it, convolutions and matrix products run in bfloat16 (8 bits of mantissa,
+    float32's range); operations that need precision, such as the loss, stay in float32."""
+    check_type("enabled", enabled, bool)
+    device = torch.device(device)
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
 def seconds_per_image(
     model: nn.Module,
     batch_size: int,
@@ -96,11 +125,13 @@ def seconds_per_image(
     repeats: int = 5,
     image_shape: tuple[int, int, int] = (1, 28, 28),
     num_classes: int = 10,
+    bf16: bool = False,
 ) -> float:
     """Fastest of ``repeats`` timings of ``steps`` training steps (forward, cross-entropy,
     backward, Adam step) on random data, per image. The fastest repeat is the one least
     disturbed by other programs. The model keeps its device and memory format; it is trained
-    on noise, so pass a fresh one."""
+    on noise, so pass a fresh one. ``bf16=True`` runs the forward pass under
+    :func:`autocast_bf16`."""
     check_type("model", model, nn.Module)
     check_positive_int("batch_size", batch_size)
     check_positive_int("steps", steps)
@@ -111,7 +142,9 @@ def seconds_per_image(
     y = torch.randint(0, num_classes, (batch_size,), device=device)
 
     def step() -> None:
-        loss = F.cross_entropy(model(x), y)
+        with autocast_bf16(device, bf16):
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

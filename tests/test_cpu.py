@@ -80,3 +80,39 @@ def test_seconds_per_image_rejects_bad_counts(kwargs, message):
     with pytest.raises(ValueError) as err:
         cpu.seconds_per_image(nn.Linear(784, 10), **kwargs)
     assert message in str(err.value)
+
+
+def test_native_bf16_follows_the_cpu_flags_and_is_false_off_cpu_and_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert cpu.native_bf16("cpu") is False
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert cpu.native_bf16(torch.device("cpu")) is True
+    assert cpu.native_bf16("meta") is False  # neither CPU nor CUDA: never
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert cpu.native_bf16("cuda") is False
+
+
+def test_native_bf16_is_false_on_a_torch_without_the_cpu_checks(monkeypatch):
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported", raising=False)
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
+    assert cpu.native_bf16("cpu") is False
+
+
+def test_autocast_bf16_computes_products_in_bfloat16_only_when_enabled():
+    a, b = torch.randn(4, 8), torch.randn(8, 3)
+    with cpu.autocast_bf16("cpu", True):
+        assert (a @ b).dtype == torch.bfloat16
+    with cpu.autocast_bf16("cpu", False):
+        assert (a @ b).dtype == torch.float32
+    with pytest.raises(TypeError, match="enabled must be bool"):
+        cpu.autocast_bf16("cpu", 1)
+
+
+def test_seconds_per_image_in_bf16_trains_float32_weights():
+    torch.manual_seed(0)
+    model = cpu.channels_last(small_cnn(batch_norm=True))
+    before = model[0].weight.detach().clone()
+    assert 0 < cpu.seconds_per_image(model, 8, steps=1, repeats=1, bf16=True) < 1
+    assert model[0].weight.dtype == torch.float32  # autocast casts copies, not the weights
+    assert not torch.equal(before, model[0].weight)

@@ -47,6 +47,28 @@ def test_reaches_an_easy_target_at_a_check_and_runs_the_whole_schedule():
     assert all(a < 0.95 for _, _, a in r["checks"][: r["checks"].index(first)])
 
 
+def test_bf16_trains_and_checks_under_autocast_and_keeps_float32_weights(monkeypatch):
+    import helpers.speedrun as speedrun
+
+    model, train, val = setup()
+    seen = []  # the dtype of a matrix product inside each validation check
+    real_evaluate = speedrun.evaluate
+
+    def spy(m, loader):
+        seen.append((torch.ones(2, 2) @ torch.ones(2, 2)).dtype)
+        return real_evaluate(m, loader)
+
+    monkeypatch.setattr(speedrun, "evaluate", spy)
+    r = train_to_target(model, train, val, epochs=1.0, max_lr=0.01, target=0.95, bf16=True)
+    assert r["epochs_to_target"] is not None  # the easy task is still learned
+    assert seen and set(seen) == {torch.bfloat16}
+    assert model[1].weight.dtype == torch.float32
+    monkeypatch.setattr(speedrun, "evaluate", spy)
+    seen.clear()
+    train_to_target(model, train, val, epochs=0.5, max_lr=0.01, target=0.95)
+    assert set(seen) == {torch.float32}  # off by default
+
+
 def test_an_unreachable_target_gives_none_and_checks_every_time():
     model, train, _ = setup()
     images, _ = halves(64, 1)
@@ -69,6 +91,7 @@ def test_an_unreachable_target_gives_none_and_checks_every_time():
         ({"target": 1.5}, ValueError, "target"),
         ({"label_smoothing": -0.1}, ValueError, "label_smoothing"),
         ({"checks_per_epoch": 0}, ValueError, "checks_per_epoch must be an integer >= 1"),
+        ({"bf16": "yes"}, TypeError, "bf16 must be bool"),
     ],
 )
 def test_bad_input_names_the_argument(kwargs, error, message):
