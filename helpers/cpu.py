@@ -99,7 +99,12 @@ def native_bf16(device: str | torch.device = "cpu") -> bool:
     """
     device = torch.device(device)
     if device.type == "cuda":
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        if not torch.cuda.is_available():
+            return False
+        try:  # by default it also counts a GPU that only emulates bfloat16 (older torch: no flag)
+            return torch.cuda.is_bf16_supported(including_emulation=False)
+        except TypeError:
+            return torch.cuda.is_bf16_supported()
     if device.type != "cpu":
         return False
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu, torch >= 2.3

@@ -116,3 +116,16 @@ def test_seconds_per_image_in_bf16_trains_float32_weights():
     assert 0 < cpu.seconds_per_image(model, 8, steps=1, repeats=1, bf16=True) < 1
     assert model[0].weight.dtype == torch.float32  # autocast casts copies, not the weights
     assert not torch.equal(before, model[0].weight)
+
+
+def test_native_bf16_on_cuda_does_not_count_emulation(monkeypatch):
+    asked = {}
+
+    def supported(including_emulation: bool = True) -> bool:
+        asked["including_emulation"] = including_emulation
+        return including_emulation  # a GPU that only emulates bfloat16
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", supported)
+    assert cpu.native_bf16("cuda") is False
+    assert asked == {"including_emulation": False}
