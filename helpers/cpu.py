@@ -113,8 +113,9 @@ def native_bf16(device: str | torch.device = "cpu") -> bool:
 
 def autocast_bf16(device: str | torch.device, enabled: bool) -> contextlib.AbstractContextManager:
     """``torch.autocast`` to bfloat16 on ``device`` when ``enabled``, else a context that does
-    nothing. Inside it, convolutions and matrix products run in bfloat16 (8 bits of mantissa,
-    float32's range); operations that need precision, such as the loss, stay in float32."""
+    nothing. Inside it, convolutions and matrix products run in bfloat16 (8 significant bits,
+    float32's range) and their outputs stay bfloat16; the weights stay float32. Compute the
+    loss outside the block, on ``logits.float()``, as :func:`seconds_per_image` does."""
     check_type("enabled", enabled, bool)
     device = torch.device(device)
     if not enabled:
