@@ -22,6 +22,17 @@ if not os.environ.get("COURSE_DATA_DIR") and not (ROOT / "data" / "MNIST").is_di
         os.environ["COURSE_DATA_DIR"] = str(ROOT.parent / "shared" / "data")
 
 
+# Under pytest-xdist each worker is one of several processes sharing the cores with the
+# notebooks' kernels; torch's default of one thread per core then makes every operation of a
+# unit test wait for a thread whose core is busy (a 1-second training test took 10 s). One
+# thread per worker, as `helpers.threads` would choose on a busy machine. Kernels that the tests
+# start choose their own threads in their setup cell.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> str:
     """The MNIST root the tests read (skips cleanly if there is none)."""
