@@ -55,6 +55,18 @@ def test_one_parameters_cell_near_the_top_with_every_knob(nb):
     assert re.search(r"^smoke\s*=\s*False", text, re.M), "committed default must be smoke = False"
 
 
+def test_report_figure_tags_mark_at_most_two_cells_that_draw_a_figure(nb):
+    # the report shows only the first two tagged figures; a tag on a cell that draws nothing
+    # would silently fall back to no figure at all for that cell
+    tagged = [c for c in nb.cells if "report-figure" in tags(c)]
+    assert len(tagged) <= 2, f"{len(tagged)} cells tagged 'report-figure'; the report shows 2"
+    for cell in tagged:
+        pngs = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        assert cell.cell_type == "code" and pngs, (
+            f"a cell tagged 'report-figure' draws no figure: {source(cell)[:60]!r}"
+        )
+
+
 def test_short_setup_cell_with_one_setup_call(nb):
     params = next(i for i, c in enumerate(nb.cells) if "parameters" in tags(c))
     setup = nb.cells[params + 1]
