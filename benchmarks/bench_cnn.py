@@ -18,9 +18,9 @@ the wall time at the first check at or above the target. Each run then
 finishes its schedule and reports the test accuracy of the final model. Next to every wall time
 the script prints this process's CPU time and the load average: on a shared machine the wall
 time alone says little. Each invocation appends one line of JSON to ``benchmarks/history.jsonl``
-(commit, date, machine, torch version, seeds, threads, recipe (bfloat16 or float32), target,
-the fast recipe's median time to it and median test accuracy; ``--no-history`` to skip), as
-``bench_training.py`` does. This is a script, not a test.
+(commit, date, CPU model and cores, torch version, seeds, threads, recipe (bfloat16 or
+float32), target, the fast recipe's median time to it and median test accuracy;
+``--no-history`` to skip), as ``bench_training.py`` does. This is a script, not a test.
 
     python benchmarks/bench_cnn.py --threads 2 --seeds 5       # the goal: median <= 6 s
     python benchmarks/bench_cnn.py --threads 2 --seeds 5 --baseline-seeds 1

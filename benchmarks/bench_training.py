@@ -12,8 +12,8 @@ test: timings depend on the machine.
 
 It also prints the fast path's time per step next to the compute floor (the step's FLOPs divided
 by the matrix-multiply rate measured here, at the step's own shapes), and appends one line of
-JSON per run to ``benchmarks/history.jsonl`` (commit, date, machine, torch version, figures), so
-that a regression shows in the history (``--no-history`` to skip).
+JSON per run to ``benchmarks/history.jsonl`` (commit, date, CPU model and cores, torch version,
+figures), so that a regression shows in the history (``--no-history`` to skip).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import contextlib
 import json
 import multiprocessing
 import os
-import platform
 import subprocess
 import time
 from collections.abc import Iterator
@@ -38,6 +37,7 @@ from torch.utils.data import DataLoader
 from torchvision.transforms import ToTensor
 
 import helpers
+from helpers.cpu import cpu_model
 from helpers.threads import use_threads
 
 
@@ -155,7 +155,7 @@ def record(entry: dict) -> None:
     entry = {
         "commit": commit,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": f"{cpu_model()}, {os.cpu_count()} cores",
         "torch": torch.__version__,
         **entry,
     }

@@ -7,10 +7,11 @@ objects; :func:`last_runs` keeps the last runs of each benchmark; :func:`markdow
 :func:`html_section` render them as one table per benchmark.
 
 A run is marked as a regression when its key figure is more than 20% worse than the median of the
-earlier runs of the same benchmark on the same load (``busy``) and recipe (``recipe``): for the
-training benchmark a speed-up ``ratio`` more than 20% below that median, for the CNN benchmark a
-``median_s_to_target`` more than 20% above it. Runs of a busy machine are never compared with
-runs of a quiet one. Missing or unexpected keys show as an em dash; they never stop the report.
+earlier runs of the same benchmark on the same machine (``machine``: CPU model and cores), load
+(``busy``) and recipe (``recipe``): for the training benchmark a speed-up ``ratio`` more than 20%
+below that median, for the CNN benchmark a ``median_s_to_target`` more than 20% above it. Runs of
+a busy machine are never compared with runs of a quiet one, nor runs of one CPU with another's.
+Missing or unexpected keys show as an em dash; they never stop the report.
 
     python -m coursekit.bench_history          # print the section as markdown
 """
@@ -148,14 +149,15 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _group(run: dict[str, Any]) -> tuple[str, str, str]:
-    """Runs are compared only within a benchmark, a load (``busy``) and a recipe."""
-    return bench_kind(run), repr(run.get("busy")), repr(run.get("recipe"))
+def _group(run: dict[str, Any]) -> tuple[str, str, str, str]:
+    """Runs are compared only within a benchmark, a machine, a load (``busy``) and a recipe."""
+    return bench_kind(run), repr(run.get("machine")), repr(run.get("busy")), repr(run.get("recipe"))
 
 
 def regression(run: dict[str, Any], before: Iterable[dict[str, Any]]) -> str:
     """A warning if ``run``'s key figure is more than 20% worse than the median of the runs
-    ``before`` it that are comparable (same benchmark, ``busy`` and ``recipe``); else ``""``.
+    ``before`` it that are comparable (same benchmark, ``machine``, ``busy`` and ``recipe``); else
+    ``""``.
 
     ``"⚠ 25% below the median of the 4 runs before"``. A run without its key figure, or with no
     comparable run before it, is never flagged.

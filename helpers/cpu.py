@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +23,20 @@ from torch import nn
 
 from .checks import check_positive_int, check_type
 from .training import adam
+
+
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The processor's name, e.g. ``"Intel(R) Xeon(R) Processor"``: Linux's ``model name`` in
+    ``cpuinfo``, else what :mod:`platform` knows (``"arm"``, ``"x86_64"``). Two machines with the
+    same core count can differ twofold in speed, so timings are only compared on the same one."""
+    try:
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def load_average() -> float | None:

@@ -189,6 +189,20 @@ def test_busy_runs_are_compared_only_with_busy_runs_and_recipes_with_their_own(t
     assert bench_history.flag_regressions([cnn("a", 6.0), cnn("b", 60.0, busy=2)]) == ["", ""]
 
 
+def test_runs_on_another_cpu_are_not_compared():
+    amd = [training(c, 4.0, machine="AMD EPYC 9B14, 2 cores") for c in "abc"]
+    intel = training("i", 3.0, machine="Intel(R) Xeon(R) Processor, 2 cores")
+    assert bench_history.flag_regressions([*amd, intel])[-1] == ""
+    # the same 25% drop on the same CPU is flagged
+    same = training("s", 3.0, machine="AMD EPYC 9B14, 2 cores")
+    assert bench_history.flag_regressions([*amd, same])[-1] == (
+        "⚠ 25% below the median of the 3 runs before"
+    )
+    fast, slow = cnn("f", 3.3), cnn("s", 6.3)
+    slow["machine"] = "AMD EPYC 9B14, 2 cores"
+    assert bench_history.flag_regressions([fast, slow]) == ["", ""]
+
+
 def test_the_median_uses_every_earlier_run_not_only_the_ones_shown(tmp_path):
     runs = [training(c, 4.0) for c in "abcdefgh"] + [training("z", 3.0)]
     section = bench_history.markdown_section(write_history(tmp_path / "h.jsonl", runs), n=2)
@@ -238,8 +252,10 @@ def minimal_run() -> dict:
 def test_both_reports_show_the_history_after_the_notebooks_escaped_in_html(tmp_path):
     path = write_history(
         tmp_path / "h.jsonl",
-        [training(c, 4.0) for c in "abcdef"]
-        + [training("g", 2.0, machine="<b>box</b> & co | 2 cores")],
+        [
+            training(c, ratio, machine="<b>box</b> & co | 2 cores")
+            for c, ratio in zip("abcdefg", [4.0] * 6 + [2.0])
+        ],
         extra_lines=(b"garbage",),
     )
     md = report.markdown_report(minimal_run(), path)

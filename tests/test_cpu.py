@@ -26,6 +26,20 @@ def test_machine_summary_names_threads_cores_and_onednn():
     assert "oneDNN" in text and "load average" in text
 
 
+def test_cpu_model_reads_the_model_name_else_falls_back_to_platform(tmp_path, monkeypatch):
+    info = tmp_path / "cpuinfo"
+    info.write_text(
+        "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9B14\n\n"
+        "processor\t: 1\nmodel name\t: AMD EPYC 9B14\n"
+    )
+    assert cpu.cpu_model(info) == "AMD EPYC 9B14"
+    monkeypatch.setattr(cpu.platform, "processor", lambda: "")
+    monkeypatch.setattr(cpu.platform, "machine", lambda: "arm64")
+    assert cpu.cpu_model(tmp_path / "missing") == "arm64"  # macOS, Windows: no /proc/cpuinfo
+    info.write_text("processor\t: 0\nmodel name\t:\n")  # an empty name is no name
+    assert cpu.cpu_model(info) == "arm64"
+
+
 def test_stopwatch_measures_wall_and_cpu_time_separately():
     with cpu.Stopwatch() as idle:
         time.sleep(0.05)  # wall time passes, CPU time barely
