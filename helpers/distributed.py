@@ -75,10 +75,10 @@ def init_distributed(
 def cleanup() -> None:
     """Leave the process group (nothing to do if there is none).
 
-    Garbage held in reference cycles is collected first, while the group still exists: left to
-    the interpreter's exit, gloo's leftovers were destroyed during finalization, and 6 of 82
-    launches then ended in "terminate called without an active exception" (SIGABRT) after
-    their work was done (torch 2.14, 2 ranks); none of 130 did with this collection.
+    Garbage held in reference cycles is collected first, while the group still exists, rather
+    than at the interpreter's exit. Without this collection, 6 of 82 two-rank gloo launches
+    (torch 2.14) ended in "terminate called without an active exception" (SIGABRT) during the
+    interpreter's exit, after their work and this function were done; with it, none of 130 did.
     """
     if dist.is_available() and dist.is_initialized():
         gc.collect()
