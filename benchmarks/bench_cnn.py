@@ -35,7 +35,7 @@ from pathlib import Path
 
 import torch
 
-from helpers.cpu import channels_last, machine_summary, native_bf16
+from helpers.cpu import channels_last, cpu_model, machine_summary, native_bf16
 from helpers.data import fast_loaders, mnist_splits
 from helpers.models import count_parameters, small_cnn
 from helpers.runtime import get_device, seed_everything
@@ -112,7 +112,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     native = native_bf16(get_device(args.device))
     args.bf16 = {"auto": native, "on": True, "off": False}[args.bf16]
-    print(f"torch {torch.__version__}; {machine_summary()}")
+    print(f"torch {torch.__version__}; {cpu_model()}; {machine_summary()}")
     print(
         f"fast recipe: forward passes in {'bfloat16 (autocast)' if args.bf16 else 'float32'}; "
         f"this device {'has' if native else 'has no'} native bfloat16"

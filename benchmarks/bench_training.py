@@ -209,8 +209,8 @@ def main() -> None:
             f"got {args.epochs}, {args.batch_size} and {args.busy}"
         )
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, fast path on "
-        f"{helpers.get_device(args.device)}, {args.epochs} epochs each, "
+        f"torch {torch.__version__}, {cpu_model()}, {torch.get_num_threads()} CPU threads, "
+        f"fast path on {helpers.get_device(args.device)}, {args.epochs} epochs each, "
         f"batch {args.batch_size}, {args.busy} competing processes, "
         f"load average {os.getloadavg()[0]:.1f}"
     )
