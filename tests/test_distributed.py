@@ -97,8 +97,8 @@ def test_init_outside_torchrun_says_how_to_launch(monkeypatch):
 
 
 def test_cleanup_collects_cycles_before_leaving_the_group(monkeypatch):
-    # gloo's leftovers in reference cycles must go while the group exists, not at interpreter
-    # exit (there they aborted 6 of 82 launches); and no group: nothing to do
+    # cycles are collected while the group still exists, not at interpreter exit (without
+    # this, 6 of 82 two-rank launches aborted at exit); and no group: nothing to do
     calls = []
     monkeypatch.setattr(distributed.dist, "is_initialized", lambda: True)
     monkeypatch.setattr(distributed.gc, "collect", lambda: calls.append("collect"))
