@@ -7,11 +7,11 @@ Two recipes, each run on the same seeds in one process, so the machine's load hi
   schedule over ``--epochs`` epochs (default 1.5: a fraction of an epoch is allowed; peak lr
   ``--max-lr``, default 3e-2), label smoothing 0.1, batch ``--batch-size`` (default 256), and
   forward passes autocast to bfloat16 where the hardware computes it natively (``--bf16 auto``,
-  see ``helpers.cpu.native_bf16``; ``on`` or ``off`` to force);
+  see ``helpers.speed.native_bf16``; ``on`` or ``off`` to force);
 - ``baseline`` (the recipe before issue 16): ``small_cnn()``, one-cycle to 5e-3 over 5 epochs,
   no label smoothing, batch 128, float32.
 
-Both train through ``helpers.speedrun.train_to_target``, as notebook 07 does. The validation
+Both train through ``helpers.speed.train_to_target``, as notebook 07 does. The validation
 accuracy (5,000 images, in batches of 250: cheaper than 1,000 for these CNNs on a CPU) is
 measured every quarter epoch, and its cost is included in the wall time, so "time to 99%" is
 the wall time at the first check at or above the target. Each run then
@@ -35,11 +35,11 @@ from pathlib import Path
 
 import torch
 
-from helpers.cpu import channels_last, cpu_model, machine_summary, native_bf16
+from helpers._internal.machine import cpu_model, machine_summary
 from helpers.data import fast_loaders, mnist_splits
 from helpers.models import count_parameters, small_cnn
 from helpers.runtime import get_device, seed_everything
-from helpers.speedrun import train_to_target
+from helpers.speed import channels_last, native_bf16, train_to_target
 from helpers.training import evaluate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when imported from elsewhere

@@ -37,8 +37,7 @@ from torch.utils.data import DataLoader
 from torchvision.transforms import ToTensor
 
 import helpers
-from helpers.cpu import cpu_model
-from helpers.threads import use_threads
+from helpers._internal.machine import cpu_model, use_threads
 
 
 def plain_loop(epochs: int, seed: int, data_dir: str | None, batch: int) -> tuple[float, float]:
@@ -74,7 +73,8 @@ def helper_fit(
     epochs: int, seed: int, data_dir: str | None, batch: int, device: str
 ) -> tuple[float, float, int, str]:
     """The same recipe through ``helpers.fit`` on the in-memory fast path (all 60,000 training
-    images), with the course's thread policy (``helpers.threads.use_threads``, as in ``setup``).
+    images), with the course's thread policy (``use_threads`` in ``helpers/_internal/machine.py``,
+    as in ``setup``).
     Returns the seconds, the test accuracy, the thread count and why it was chosen, in words."""
     threads = use_threads()
     generator = helpers.seed_everything(seed)

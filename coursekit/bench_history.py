@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from coursekit.report import md_cell
-from helpers.paths import ROOT
+from helpers._internal.paths import ROOT
 
 HISTORY = ROOT / "benchmarks" / "history.jsonl"
 LAST = 5  # runs per benchmark the report shows

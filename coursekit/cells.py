@@ -56,7 +56,10 @@ def title(nb: nbformat.NotebookNode, default: str) -> str:
 
 
 # ------------------------------------------------------------------------- the exercise layout
-SOLUTION_HEADING = "**Solution** (collapsed; click the dots to show it)"
+# JupyterLab draws a collapsed cell as a thin bar with "···": the heading says so.
+SOLUTION_HEADING = (
+    "**Solution**: hidden below; in JupyterLab, click the thin bar with ··· to show it"
+)
 
 
 def cell_id(cell: Any) -> str | None:
@@ -107,7 +110,7 @@ def _prompt_title(text: str) -> tuple[str, str]:
 
 
 def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
-    """The exercises of a full notebook, in order, parsed from the layout in COURSE.md.
+    """The exercises of a full notebook, in order, parsed from the layout in docs/design.md.
 
     Each exercise is: a markdown prompt naming the "Exercise", the stub (code, tag ``exercise``),
     optional markdown hints, the "Solution" heading (markdown, tag ``solution``; older notebooks
@@ -173,8 +176,9 @@ def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
 
 
 def layout_problems(nb: nbformat.NotebookNode) -> list[str]:
-    """What keeps a full notebook from the complete exercise anatomy of COURSE.md; empty when it
-    follows it: parseable exercises, each with a "Solution" heading and its solution collapsed."""
+    """What keeps a full notebook from the complete exercise anatomy of docs/design.md; empty when
+    it follows it: parseable exercises, each with a "Solution" heading and its solution
+    collapsed."""
     try:
         found = exercises(nb)
     except ValueError as err:

@@ -52,8 +52,8 @@ from typing import Any
 
 import nbformat
 
-from helpers.files import write_atomic
-from helpers.paths import BUILD, NOTEBOOKS, ROOT
+from helpers._internal.files import write_atomic
+from helpers._internal.paths import BUILD, NOTEBOOKS, ROOT
 
 from . import cells
 from .run import notebooks as course_notebooks

@@ -31,8 +31,8 @@ from typing import Any
 
 import nbformat
 
-from helpers.files import WriteError, write_atomic
-from helpers.paths import BUILD
+from helpers._internal.files import WriteError, write_atomic
+from helpers._internal.paths import BUILD
 
 RUN_RECORD = "run.json"
 FIGURE_TAG = "report-figure"

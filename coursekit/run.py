@@ -40,9 +40,9 @@ import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from traitlets.config import Config
 
-from helpers import files
-from helpers.files import WriteError
-from helpers.paths import BUILD, NOTEBOOKS
+from helpers._internal import files
+from helpers._internal.files import WriteError
+from helpers._internal.paths import BUILD, NOTEBOOKS
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _PROGRESS = re.compile(r"\r|\d+%\|")
@@ -107,7 +107,7 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
 
 
 def write_notebook(nb: nbformat.NotebookNode, path: Path) -> Path:
-    """Write ``nb`` to ``path`` atomically (:func:`helpers.files.write_atomic`)."""
+    """Write ``nb`` to ``path`` atomically (:func:`helpers._internal.files.write_atomic`)."""
     return files.write_atomic(path, nbformat.writes(nb) + "\n")
 
 

@@ -36,7 +36,7 @@ from typing import Any
 
 import nbformat
 
-from helpers.paths import BUILD, NOTEBOOKS, ROOT
+from helpers._internal.paths import BUILD, NOTEBOOKS, ROOT
 
 from .cells import source, title_and_intro
 from .run import selected_notebooks

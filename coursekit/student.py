@@ -4,7 +4,7 @@ student``).
     python -m coursekit.student                  # build/student/NN_name.ipynb for every notebook
     python -m coursekit.student --only 03 --check
 
-The exercise layout is parsed by :func:`coursekit.cells.exercises` (see COURSE.md). The student
+The exercise layout is parsed by :func:`coursekit.cells.exercises` (see docs/design.md). The student
 edition removes every exercise's "Solution" heading, its solution and the teacher's answer (that
 one becomes an empty "Your answer" cell for the student's own conclusion). It clears the outputs
 of every check and of every cell that depends on a solution: one that uses a name the solution or
@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 import nbformat
 
-from helpers.paths import BUILD, NOTEBOOKS
+from helpers._internal.paths import BUILD, NOTEBOOKS
 
 from . import cells
 from .run import selected_notebooks, write_notebook

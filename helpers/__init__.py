@@ -1,88 +1,51 @@
-"""Shared code for the PyTorch MNIST course. Each notebook writes an idea out first; these serve
-reuse.
+"""Shared code for the PyTorch MNIST course: ``from helpers import fit, mnist_splits, ...``.
 
-The plotting functions load matplotlib on first use, not on ``import helpers``: the processes
-that never plot (the ranks of notebook 08's data-parallel runs, the benchmarks) start faster.
+Each notebook writes an idea out first; these serve reuse. This file is the table of contents:
+every name a notebook imports, and the module (one concern each) that defines it. A module is
+imported the first time one of its names is asked for, so a process that only trains never
+loads matplotlib or torchvision. Machinery no lesson teaches lives in ``helpers/_internal/``.
 """
 
 import importlib
 from typing import Any
 
-from .checks import check_params
-from .data import (
-    DataError,
-    InMemoryLoader,
-    data_root,
-    dataloaders,
-    fast_loaders,
-    load_split,
-    mnist_dataset,
-    mnist_splits,
-    normalization,
-    split_indices,
-)
-from .gradients import compare_grads, max_abs_diff
-from .models import Net, count_parameters, mlp, small_cnn
-from .results import save_results, show_claims
-from .runtime import get_device, seed_everything, setup
-from .training import (
-    CheckpointError,
-    EarlyStopping,
-    History,
-    TrainingDiverged,
-    adam,
-    evaluate,
-    fit,
-    load_checkpoint,
-    predict,
-    save_checkpoint,
-)
-
-__all__ = [
-    "check_params",
-    "DataError",
-    "InMemoryLoader",
-    "dataloaders",
-    "data_root",
-    "fast_loaders",
-    "load_split",
-    "mnist_dataset",
-    "mnist_splits",
-    "normalization",
-    "split_indices",
-    "Net",
+_MODULES = {
+    "runtime": "setup seed_everything get_device",
+    "results": "save_results show_claims",
+    "data": "DataError InMemoryLoader MNIST_MEAN MNIST_STD data_root dataloaders fast_loaders "
+    "load_split mnist_dataset mnist_splits normalization split_indices",
+    "models": "Net mlp small_cnn LeNet conv_bn ResidualBlock modern_cnn pytorch_example_net "
     "count_parameters",
-    "mlp",
-    "plot_history",
-    "show_images",
-    "save_results",
-    "show_claims",
-    "setup",
-    "get_device",
-    "seed_everything",
-    "EarlyStopping",
-    "adam",
-    "History",
-    "TrainingDiverged",
-    "evaluate",
-    "fit",
-    "predict",
-    "small_cnn",
-    "compare_grads",
-    "max_abs_diff",
-    "CheckpointError",
-    "save_checkpoint",
-    "load_checkpoint",
-]
-
-_LAZY = {"plot_history": "plots", "show_images": "plots"}  # name -> module that defines it
+    "training": "fit evaluate predict adam EarlyStopping TrainingDiverged History",
+    "checkpoints": "save_checkpoint load_checkpoint CheckpointError",
+    "gradients": "max_abs_diff compare_grads",
+    "autograd_graph": "draw_graph graph_size saved_tensor_shapes",
+    "plots": "COLORS PALETTE WRONG plot_history show_images plot_confusion_matrix",
+    "optim": "lr_range_test range_test_pick lr_trace smooth plot_curves plot_race colors_for",
+    "metrics": "confusion_matrix precision_recall_f1 roc_curve auc roc_auc roc_auc_ovr "
+    "precision_recall_curve average_precision normal_interval bootstrap_interval mcnemar "
+    "calibration_bins expected_calibration_error",
+    "regularization": "weight_values l1_penalty affine_batch RandomAffineBatch PerSample "
+    "augmentation MNIST_BACKGROUND",
+    "experiments": "Config Harness mean_std summarise format_table",
+    "distributed": "init_distributed cleanup is_rank0 print0 shard_indices",
+    "_internal.torchrun": "launch DistributedRunError PROJECT_ROOT",
+    "_internal.machine": "machine_summary",
+    "speed": "Stopwatch time_per_step seconds_per_image channels_last native_bf16 autocast_bf16 "
+    "train_to_target",
+}
+_WHERE = {name: module for module, names in _MODULES.items() for name in names.split()}
+__all__ = sorted(_WHERE)
 
 
 def __getattr__(name: str) -> Any:
-    """``helpers.plot_history`` and ``from helpers import show_images`` import helpers.plots
-    (and matplotlib) the first time they are asked for."""
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    """Import the module that defines ``name`` on first use (``from helpers import fit``)."""
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

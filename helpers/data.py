@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from .checks import check_choice, check_positive_int, check_type
-from .paths import DATA
+from ._internal.checks import check_choice, check_positive_int, check_type
+from ._internal.paths import DATA
 from .runtime import get_device
 
 if TYPE_CHECKING:

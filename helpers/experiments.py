@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .checks import check_choice, check_positive_int, check_range, check_type
+from ._internal.checks import check_choice, check_positive_int, check_range, check_type
 from .data import InMemoryLoader
 from .metrics import expected_calibration_error
 from .models import mlp

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from .checks import check_type
+from ._internal.checks import check_type
 
 
 def max_abs_diff(a: torch.Tensor, b: torch.Tensor) -> float:

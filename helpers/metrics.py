@@ -26,7 +26,7 @@ import math
 
 import torch
 
-from .checks import check_choice, check_positive_int, check_range, check_type
+from ._internal.checks import check_choice, check_positive_int, check_range, check_type
 
 AVERAGES = (None, "macro", "micro", "weighted")
 

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .checks import check_positive_int, check_range, check_type
+from ._internal.checks import check_positive_int, check_range, check_type
 
 
 def check_input(model: str, x: Any, features: int) -> None:

@@ -8,7 +8,6 @@ functions only repeat it for reuse.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -16,7 +15,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from .checks import check_positive_int, check_type
+from ._internal.checks import check_positive_int, check_type
 
 # Okabe & Ito's colour-blind-safe palette, then two greys: one fixed colour per name.
 PALETTE = (
@@ -200,23 +199,3 @@ def plot_race(
     n = next(iter(curves.values())).shape[0]
     fig.suptitle(f"Mean over {n} seeds (band: min to max)")
     return fig
-
-
-def time_per_step(step: Callable[[], object], steps: int, *, warmup: int = 3) -> float:
-    """Seconds per call of ``step()``: ``warmup`` untimed calls, then the mean over ``steps``
-    timed calls (waiting for a GPU to finish before reading the clock)."""
-    check_positive_int("steps", steps)
-    check_positive_int("warmup", warmup, allow_zero=True)
-    for _ in range(warmup):
-        step()
-    _sync()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    _sync()
-    return (time.perf_counter() - start) / steps
-
-
-def _sync() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()

@@ -19,7 +19,7 @@ import torch
 from cycler import cycler
 from matplotlib.figure import Figure
 
-from .checks import check_positive_int, check_type
+from ._internal.checks import check_positive_int, check_type
 
 # Okabe & Ito (2008), "Color Universal Design"; ordered so that neighbours differ in hue and
 # lightness. Yellow comes last: it is faint on white, for fills rather than thin lines.
@@ -37,14 +37,20 @@ PALETTE: tuple[str, ...] = tuple(COLORS.values())
 WRONG = COLORS["vermillion"]  # marks a wrong prediction, beside black for a right one
 
 
-def use_course_colors() -> None:
-    """Make :data:`PALETTE` matplotlib's colour cycle and ``viridis`` its colour map (done once
-    when :mod:`helpers` is imported; call again after ``plt.style.use`` or ``rcdefaults``)."""
+def use_course_style() -> None:
+    """Make :data:`PALETTE` matplotlib's colour cycle and ``viridis`` its colour map (``setup``
+    calls this), and show figures in the notebook even where ``MPLBACKEND=Agg`` was set for
+    headless runs: the kernel inherits that variable, and with it every figure would vanish."""
     mpl.rcParams["axes.prop_cycle"] = cycler(color=list(PALETTE))
     mpl.rcParams["image.cmap"] = "viridis"
-
-
-use_course_colors()
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    kernel = shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+    if kernel and mpl.get_backend().lower() == "agg":
+        shell.run_line_magic("matplotlib", "inline")
 
 
 def _as_histories(history: Mapping) -> dict[str, Mapping]:

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.transforms import v2
 
-from .checks import check_type
+from ._internal.checks import check_type
 from .data import MNIST_MEAN, MNIST_STD
 
 # A black MNIST pixel after (x / 255 - mean) / std: the value the background has on the fast path.

@@ -5,25 +5,24 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
-from .checks import check_type
-from .files import write_atomic
+from ._internal.files import write_atomic
+from .runtime import STARTED
 
 
-def save_results(
-    results: dict[str, Any], results_dir: str | os.PathLike | None, name: str
-) -> Path | None:
-    """Write ``results`` to ``<results_dir>/<name>.json`` atomically; do nothing if ``results_dir``
-    is None.
+def save_results(results: dict[str, Any], results_dir: str | os.PathLike | None, name: str) -> None:
+    """Record how long the notebook ran, say so, and write ``results`` to
+    ``<results_dir>/<name>.json`` atomically (nothing is written if ``results_dir`` is None).
 
     The course runner and the tests read these files. Values must be JSON numbers, strings,
     booleans, lists or dicts; NaN is refused (a NaN headline number is a bug, not a result).
     """
-    check_type("results", results, dict)
-    check_type("results_dir", results_dir, (str, os.PathLike, type(None)))
-    check_type("name", name, str)
+    if STARTED:
+        results["seconds"] = round(time.perf_counter() - STARTED[0], 1)
+        print(f"this notebook ran in {results['seconds']:.0f} s")
     bad = _non_finite(results)
     if bad:
         raise ValueError(f"results[{bad}] is not a finite number; a NaN result is a bug to fix")
@@ -31,9 +30,8 @@ def save_results(
         text = json.dumps(results, indent=2, sort_keys=True, allow_nan=False, default=_plain)
     except TypeError as err:  # a key that is not a string, number or bool
         raise TypeError(f"results cannot be written as JSON: {err}") from None
-    if results_dir is None:
-        return None
-    return write_atomic(Path(results_dir) / f"{name}.json", text + "\n")
+    if results_dir is not None:
+        write_atomic(Path(results_dir) / f"{name}.json", text + "\n")
 
 
 def _non_finite(value: Any, where: str = "") -> str | None:
@@ -72,7 +70,6 @@ def show_claims(claims: dict[str, Any]) -> dict[str, bool]:
     unlucky seed still finishes the notebook; the runner and the tests treat a ✗ in a full
     run as a failure and name the claim. Record the return value as ``results["claims"]``.
     """
-    check_type("claims", claims, dict)
     verdicts = {str(claim): bool(holds) for claim, holds in claims.items()}
     width = max((len(c) for c in verdicts), default=5)
     print(f"{'claim':<{width}}  holds")

@@ -1,18 +1,25 @@
-"""Reproducibility and device selection."""
+"""A notebook's setup: its parameters checked, every random generator seeded, the device chosen.
+
+``generator, dev = setup(globals())`` is the second cell of every notebook. It prints one line
+that says what it chose, so a reader of the stored outputs knows what the numbers ran on.
+"""
 
 from __future__ import annotations
 
 import os
 import random
-from pathlib import Path
+import time
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
 
-from .checks import check_params, check_type
-from .threads import use_threads
+from ._internal.machine import cpu_model, use_threads
+from ._internal.params import check_parameters
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+STARTED: list[float] = []  # when setup last ran (perf_counter), for save_results' "seconds"
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -21,85 +28,57 @@ def seed_everything(seed: int) -> torch.Generator:
     Pass the returned generator to every random call you make yourself (shuffling, splits,
     initial weights) so a whole run is fixed by one number.
     """
-    check_type("seed", seed, int)
-    if seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device
-    # PYTHONHASHSEED is not set here: it only takes effect when an interpreter starts, and
-    # nothing in the course depends on the order of a set or dict of strings.
     return torch.Generator().manual_seed(seed)
 
 
 def get_device(device: str | torch.device = "auto") -> torch.device:
-    """Return the ``torch.device`` to run on.
+    """The ``torch.device`` to run on: ``"auto"`` picks CUDA, then Apple's MPS, then the CPU.
 
-    ``"auto"`` picks CUDA if available, then Apple's MPS, then the CPU. An index picks one of
-    several GPUs (``"cuda:1"``). Asking explicitly for a device that is not there raises
-    ``ValueError`` rather than failing later on the first tensor.
+    A device that was asked for but is not there raises ``ValueError`` here, rather than an
+    error on the first tensor many cells later.
     """
-    if isinstance(device, torch.device):
-        device = str(device)
-    check_type("device", device, str)
-    kind, colon, index = device.partition(":")
-    if kind not in DEVICES or (colon and (kind not in ("cuda", "mps") or not index.isdigit())):
+    kind, colon, index = str(device).partition(":")
+    if kind not in DEVICES or (colon and (kind != "cuda" or not index.isdigit())):
         raise ValueError(f"device must be one of {list(DEVICES)} or 'cuda:N', got {device!r}")
     cuda = torch.cuda.is_available()
-    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    mps = torch.backends.mps.is_available()
     if kind == "auto":
         return torch.device("cuda" if cuda else "mps" if mps else "cpu")
-    if kind == "cuda" and not cuda:
+    if (kind == "cuda" and not cuda) or (kind == "mps" and not mps):
+        raise ValueError(f"device={device!r} was asked for, but there is none; use 'auto' or 'cpu'")
+    if index and int(index) >= torch.cuda.device_count():
         raise ValueError(
-            f"device={device!r} was asked for, but no CUDA GPU is available; use 'auto' or 'cpu'"
-        )
-    if kind == "cuda" and index and int(index) >= torch.cuda.device_count():
-        raise ValueError(
-            f"device={device!r} was asked for, "
-            f"but this machine has {torch.cuda.device_count()} CUDA GPU(s): "
-            f"use 'cuda:0' to 'cuda:{torch.cuda.device_count() - 1}'"
-        )
-    if kind == "mps" and not mps:
-        raise ValueError(
-            f"device={device!r} was asked for, but Apple's MPS is not available; "
-            "use 'auto' or 'cpu'"
+            f"device={device!r} was asked for, but this machine has "
+            f"{torch.cuda.device_count()} CUDA GPU(s)"
         )
     return torch.device(device)
 
 
-def setup(
-    seed: int,
-    device: str,
-    data_dir: str | os.PathLike | None,
-    smoke: bool,
-    results_dir: str | os.PathLike | None,
-) -> tuple[torch.Generator, torch.device]:
-    """A notebook's setup in one call: check the five common parameters, seed, pick the device.
+def setup(params: Mapping[str, Any]) -> tuple[torch.Generator, torch.device]:
+    """A notebook's setup in one call; ``params`` is the notebook's ``globals()``.
 
-    Checks each parameter's type (papermill passes ``-p seed one`` as the string ``"one"``),
-    refuses a ``data_dir`` or ``results_dir`` that is an existing file before any work is done,
-    seeds everything, picks the device, gives torch the CPU threads the machine can spare now
-    (:func:`helpers.threads.use_threads`) and prints what it chose. Returns the seeded
-    ``torch.Generator`` (pass it to every random call) and the ``torch.device``.
+    Checks every parameter against the parameters cell (its type, and the bound its comment
+    gives), refuses a ``data_dir`` or ``results_dir`` that is a file, seeds everything, picks
+    the device, chooses torch's CPU threads (``threads``: None gives torch the cores that other
+    programs leave free right now; a number sets it), makes the course's palette matplotlib's
+    default, and prints what it chose. Returns the seeded generator and the device.
     """
-    check_params(
-        seed=(seed, int),
-        device=(device, str),
-        data_dir=(data_dir, (str, os.PathLike, type(None))),
-        smoke=(smoke, bool),
-        results_dir=(results_dir, (str, os.PathLike, type(None))),
-    )
-    for name, folder in (("data_dir", data_dir), ("results_dir", results_dir)):
-        if (
-            folder is not None
-            and Path(folder).expanduser().exists()
-            and not Path(folder).expanduser().is_dir()
-        ):
-            raise ValueError(f"{name} must be a folder, got {str(folder)!r}, which is a file")
-    generator = seed_everything(seed)
-    dev = get_device(device)
-    chosen = use_threads()  # before any work: the thread count applies from the first operation
-    threads = f", {chosen}" if dev.type == "cpu" else ""
-    mode = "smoke (tiny sizes, for tests)" if smoke else "full"
-    print(f"torch {torch.__version__} | device: {dev}{threads} | seed {seed} | {mode} run")
+    check_parameters(params)
+    for name in ("data_dir", "results_dir"):
+        folder = params.get(name)
+        if folder is not None and os.path.isfile(os.path.expanduser(folder)):
+            raise ValueError(f"{name} must be a folder, got {folder!r}, which is a file")
+    generator = seed_everything(params["seed"])
+    dev = get_device(params["device"])
+    threads = use_threads(params.get("threads"))  # before any work: it applies from the start
+    from .plots import use_course_style  # matplotlib: imported by notebooks only
+
+    use_course_style()
+    mode = "smoke (tiny sizes, for tests)" if params["smoke"] else "full"
+    where = f"{cpu_model()}, {threads}" if dev.type == "cpu" else str(dev)
+    print(f"torch {torch.__version__} | device: {dev} ({where}) | seed {params['seed']} | {mode}")
+    STARTED[:] = [time.perf_counter()]
     return generator, dev

@@ -37,8 +37,8 @@ from torch.distributed.elastic.multiprocessing.errors import record
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from helpers import InMemoryLoader, Net, adam, evaluate, fast_loaders, mnist_splits
+from helpers.checkpoints import save_checkpoint
 from helpers.distributed import cleanup, init_distributed, print0, shard_indices
-from helpers.training import save_checkpoint
 
 
 def average_gradients(model: nn.Module) -> None:

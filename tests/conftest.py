@@ -9,8 +9,8 @@ from typing import Any
 import matplotlib
 import pytest
 
-from helpers.paths import NOTEBOOKS as NOTEBOOK_DIR
-from helpers.paths import ROOT
+from helpers._internal.paths import NOTEBOOKS as NOTEBOOK_DIR
+from helpers._internal.paths import ROOT
 
 matplotlib.use("Agg")
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
@@ -25,8 +25,8 @@ if not os.environ.get("COURSE_DATA_DIR") and not (ROOT / "data" / "MNIST").is_di
 # Under pytest-xdist each worker is one of several processes sharing the cores with the
 # notebooks' kernels; torch's default of one thread per core then makes every operation of a
 # unit test wait for a thread whose core is busy (a 1-second training test took 10 s). One
-# thread per worker, as `helpers.threads` would choose on a busy machine. Kernels that the tests
-# start choose their own threads in their setup cell.
+# thread per worker, as `helpers._internal.machine` would choose on a busy machine. Kernels
+# that the tests start choose their own threads in their setup cell.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     import torch
 
@@ -53,16 +53,20 @@ def mnist_splits(data_dir):
 
 
 _SMOKE_CACHE: dict[str, tuple[dict[str, Any], Any]] = {}
+_RECORDS: dict[str, dict[str, Any]] = {}
 
 
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory, data_dir):
     """``smoke_run("03_training")`` -> (recorded results dict, executed notebook), run once per
-    session.
+    session: every test that reads a notebook's smoke run reads this one execution.
 
     Executes the committed notebook with papermill, ``smoke=True`` and ``results_dir`` in a temp
-    folder; a failing cell fails the test with papermill's error.
+    folder, instrumented by ``course_smoke.instrument`` (wrong answers tried against the checks,
+    figure colours recorded: see ``smoke_record``); a failing cell fails the test with
+    papermill's error.
     """
+    import course_smoke
     import nbformat
     import papermill
 
@@ -70,8 +74,10 @@ def smoke_run(tmp_path_factory, data_dir):
         key = stem + json.dumps(parameters, sort_keys=True)
         if key not in _SMOKE_CACHE:
             out = tmp_path_factory.mktemp(f"smoke-{stem}")
+            source = nbformat.read(NOTEBOOK_DIR / f"{stem}.ipynb", as_version=4)
+            nbformat.write(course_smoke.instrument(source, stem, out), out / "input.ipynb")
             papermill.execute_notebook(
-                str(NOTEBOOK_DIR / f"{stem}.ipynb"),
+                str(out / "input.ipynb"),
                 str(out / f"{stem}.ipynb"),
                 parameters={"smoke": True, "results_dir": str(out), **parameters},
                 cwd=str(NOTEBOOK_DIR),
@@ -79,10 +85,24 @@ def smoke_run(tmp_path_factory, data_dir):
                 kernel_name="python3",
             )
             results = json.loads((out / f"{stem}.json").read_text())
-            _SMOKE_CACHE[key] = (results, nbformat.read(out / f"{stem}.ipynb", as_version=4))
+            executed = course_smoke.strip(nbformat.read(out / f"{stem}.ipynb", as_version=4))
+            _SMOKE_CACHE[key] = (results, executed)
+            _RECORDS[key] = course_smoke.read_record(out)
         return _SMOKE_CACHE[key]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def smoke_record(smoke_run):
+    """``smoke_record("03_...")`` -> what the instrumented default smoke run found: ``{"wrong":
+    {exercise: {mistake: verdict}}, "colours": [(artist kind, colour), ...]}``."""
+
+    def record(stem: str) -> dict[str, Any]:
+        smoke_run(stem)
+        return _RECORDS[stem + json.dumps({}, sort_keys=True)]
+
+    return record
 
 
 def outputs_of(nb, marker: str) -> str:
@@ -108,7 +128,8 @@ def pytest_collection_modifyitems(config, items):
     worker or once per interruption by another module's test."""
     shared = {item.path for item in items if _uses_module_fixture(item)}
     for item in items:
-        if "smoke_run" not in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "smoke_run" not in names and "smoke_record" not in names:
             if item.path in shared:
                 item.add_marker(pytest.mark.xdist_group(f"module-{item.path.stem}"))
             continue

@@ -1,5 +1,6 @@
-"""A small full notebook in the course's exercise anatomy (COURSE.md), for the student-edition and
-grader tests: three exercises (build, experiment, explain) with stored outputs, built in memory."""
+"""A small full notebook in the course's exercise anatomy (docs/design.md), for the student-edition
+and grader tests: three exercises (build, experiment, explain) with stored outputs, built in
+memory."""
 
 from __future__ import annotations
 

@@ -9,9 +9,10 @@ import pytest
 import torch
 from torch import nn
 
+from helpers.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from helpers.data import InMemoryLoader
 from helpers.models import Net, mlp
-from helpers.training import CheckpointError, adam, fit, load_checkpoint, save_checkpoint
+from helpers.training import adam, fit
 
 PAYLOAD_CALLS: list[str] = []
 
@@ -307,7 +308,7 @@ def test_a_full_disk_says_so_and_keeps_the_previous_checkpoint(tmp_path, monkeyp
     import errno
     import os
 
-    import helpers.files
+    import helpers._internal.files
 
     model = Net()
     path = save_checkpoint(tmp_path / "c.pt", model=model, epoch=1)
@@ -316,10 +317,10 @@ def test_a_full_disk_says_so_and_keeps_the_previous_checkpoint(tmp_path, monkeyp
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(helpers.files.os, "fsync", full)
+    monkeypatch.setattr(helpers._internal.files.os, "fsync", full)
     with pytest.raises(OSError, match="no space left on device") as err:
         save_checkpoint(path, model=model, epoch=2)
-    monkeypatch.setattr(helpers.files.os, "fsync", os.fsync)
+    monkeypatch.setattr(helpers._internal.files.os, "fsync", os.fsync)
     assert str(path) in str(err.value) and err.value.errno == errno.ENOSPC
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt"]

@@ -685,7 +685,7 @@ def test_a_full_disk_fails_the_notebook_in_one_line_and_leaves_no_stray_files(
 ):
     import errno
 
-    import helpers.files
+    import helpers._internal.files
 
     nbs, build = tmp_path / "nbs", tmp_path / "build"
     make_notebook(nbs, "01_a", [])
@@ -696,7 +696,7 @@ def test_a_full_disk_fails_the_notebook_in_one_line_and_leaves_no_stray_files(
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(helpers.files.os, "fsync", full)
+    monkeypatch.setattr(helpers._internal.files.os, "fsync", full)
     code, out, err = run_main(capsys, "--notebooks", str(nbs), "--build-dir", str(build))
     assert code == 1 and "Traceback" not in out + err
     assert "01_a" in out and "no space left on device" in out

@@ -18,7 +18,7 @@ import torchvision
 from torchvision import transforms
 
 from helpers import data as D
-from helpers.paths import DATA, ROOT
+from helpers._internal.paths import DATA, ROOT
 
 FILES = list(D.FILES)
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

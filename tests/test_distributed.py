@@ -13,15 +13,9 @@ import torch
 from conftest import ROOT
 
 import helpers.distributed as distributed
-from helpers.distributed import (
-    DistributedRunError,
-    _failure,
-    init_distributed,
-    launch,
-    print0,
-    shard_indices,
-)
-from helpers.training import load_checkpoint
+from helpers._internal.torchrun import DistributedRunError, _failure, launch
+from helpers.checkpoints import load_checkpoint
+from helpers.distributed import init_distributed, print0, shard_indices
 
 SCRIPT = ROOT / "scripts" / "ddp_train.py"
 HARD_TIMEOUT = 60.0  # seconds: a distributed test that runs longer has hung, and fails

@@ -1,8 +1,9 @@
 """The exercises of every notebook, as the one parser (``coursekit.cells.exercises``) reads them
-(COURSE.md: prompt, stub tagged ``exercise``, "Solution" heading and solution tagged ``solution``,
-untagged check, teacher's answer tagged ``answer``): stubs only define and raise with a hint,
-solutions define the stub's names and checks call them, every solution runs and its check passes
-in the smoke run. The cell-by-cell layout itself is tests/test_notebook_structure.py's.
+(docs/design.md: prompt, stub tagged ``exercise``, "Solution" heading and solution tagged
+``solution``, untagged check, teacher's answer tagged ``answer``): stubs only define and raise
+with a hint, solutions define the stub's names and checks call them, every solution runs and its
+check passes in the smoke run, and every check rejects the wrong answers kept for it. The
+cell-by-cell layout itself is tests/test_notebook_structure.py's.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 
 import pytest
 from conftest import NOTEBOOKS
+from course_smoke import exercise_key
 
 from coursekit import cells
 
@@ -139,3 +141,28 @@ def test_solutions_run_and_checks_pass_in_the_smoke_run(path, smoke_run):
             assert not errors, (
                 f"exercise at cell {i}: the {role} failed: {errors[0].ename}: {errors[0].evalue}"
             )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_check_rejects_the_plausible_wrong_answers_kept_for_it(path, smoke_record):
+    """tests/wrong_answers/NN_name.py keeps, for every exercise, at least two mistakes students
+    make; the smoke run tries each against the exercise's check (course_smoke.instrument) right
+    after the solution passed it. Every one must be rejected."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    keys = [exercise_key(cells.source(nb.cells[ex.stub])) for ex in cells.exercises(nb)]
+    verdicts = smoke_record(path.stem)["wrong"]
+    for key in keys:
+        tried = verdicts.get(key, {})
+        assert len(tried) >= 2, (
+            f"{path.stem}, exercise {key!r}: keep at least two plausible wrong answers in "
+            f"tests/wrong_answers/{path.stem}.py (found {len(tried)})"
+        )
+        accepted = [mistake for mistake, verdict in tried.items() if verdict == "ACCEPTED"]
+        assert not accepted, f"{path.stem}, exercise {key!r}: the check accepts {accepted}"
+        broken = {
+            m: v for m, v in tried.items() if v.startswith(("rejected: NameError", "rejected: Syn"))
+        }
+        assert not broken, f"{path.stem}, {key!r}: a wrong answer does not even run: {broken}"
+    assert set(verdicts) <= set(keys), f"wrong answers for no exercise: {set(verdicts) - set(keys)}"

@@ -1,5 +1,6 @@
-"""helpers.files.write_atomic: the one atomic writer (text, bytes, callback), normal permissions,
-no stray temporary files on any error, stale ones of a killed write cleaned, a full disk named."""
+"""helpers._internal.files.write_atomic: the one atomic writer (text, bytes, callback), normal
+permissions, no stray temporary files on any error, stale ones of a killed write cleaned, a full
+disk named."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-import helpers.files
-from helpers.files import WriteError, clean_stale_temps, write_atomic
+import helpers._internal.files
+from helpers._internal.files import WriteError, clean_stale_temps, write_atomic
 
 
 def test_text_bytes_and_callback_with_normal_permissions(tmp_path):
@@ -52,7 +53,7 @@ def test_a_full_disk_names_the_file_and_says_so(tmp_path, monkeypatch):
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(helpers.files.os, "fsync", full)
+    monkeypatch.setattr(helpers._internal.files.os, "fsync", full)
     with pytest.raises(WriteError) as err:
         write_atomic(path, "new")
     assert str(err.value).startswith(f"cannot write {path}: no space left on device")
@@ -80,7 +81,7 @@ def test_temporary_names_are_unique_per_write_and_process(tmp_path, monkeypatch)
         names.append(Path(name).name)
         return real_open(name, *args, **kwargs)
 
-    monkeypatch.setattr(helpers.files.os, "open", spy)
+    monkeypatch.setattr(helpers._internal.files.os, "open", spy)
     for _ in range(3):
         write_atomic(tmp_path / "r.json", "x")
     assert len(set(names)) == 3 and all(f".{os.getpid()}-" in n for n in names)
@@ -88,7 +89,7 @@ def test_temporary_names_are_unique_per_write_and_process(tmp_path, monkeypatch)
 
 def test_a_killed_write_leaves_a_temporary_that_the_next_write_removes(tmp_path):
     target = tmp_path / "ckpt.pt"
-    files_py = Path(helpers.files.__file__)
+    files_py = Path(helpers._internal.files.__file__)
     script = (
         "import importlib.util, sys, time\n"
         f"spec = importlib.util.spec_from_file_location('files', {str(files_py)!r})\n"
@@ -108,6 +109,6 @@ def test_a_killed_write_leaves_a_temporary_that_the_next_write_removes(tmp_path)
     live.write_bytes(b"in progress")
     write_atomic(target, b"whole")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ckpt.pt", live.name])
-    old = time.time() - helpers.files.STALE_AFTER_S - 60
+    old = time.time() - helpers._internal.files.STALE_AFTER_S - 60
     os.utime(live, (old, old))  # a day old: stale whatever its pid
     assert clean_stale_temps(target) == [live]

@@ -8,12 +8,13 @@ import nbformat
 import pytest
 from conftest import NOTEBOOKS
 
-REQUIRED_PARAMETERS = ("seed", "device", "data_dir", "smoke", "results_dir")
+REQUIRED_PARAMETERS = ("seed", "device", "data_dir", "smoke", "results_dir", "threads")
 ABSOLUTE_PATH = re.compile(
     r"(?<![\w.])/(work|tmp|home|root|Users|var|private)/[A-Za-z]|[A-Za-z]:\\\\Users"
 )
 MAX_CELL_LINES = 30  # a code cell reads at a glance; harness and plotting code go to helpers
-MAX_SETUP_LINES = 20  # imports, one setup(...) call, the notebook's own checks
+MAX_SETUP_LINES = 6  # one import line, setup(globals()), smoke mode's sizes
+MAX_CLAIMS_LINES = 12  # the claims cell: show_claims({...}) and little else
 MAX_SMOKE_CELLS = 5  # parameters, setup and the few cells that choose a size
 
 
@@ -71,13 +72,22 @@ def test_short_setup_cell_with_one_setup_call(nb):
     params = next(i for i, c in enumerate(nb.cells) if "parameters" in tags(c))
     setup = nb.cells[params + 1]
     text = source(setup)
-    assert setup.cell_type == "code" and re.search(r"\bsetup\(", text), (
-        "the cell after the parameters calls "
-        "helpers.setup(seed, device, data_dir, smoke, results_dir)"
+    assert setup.cell_type == "code" and "setup(globals())" in text, (
+        "the cell after the parameters calls generator, dev = setup(globals())"
     )
-    assert len(text.splitlines()) <= MAX_SETUP_LINES, (
-        f"setup cell has {len(text.splitlines())} lines"
-    )
+    lines = len(text.splitlines())
+    assert lines <= MAX_SETUP_LINES, f"setup cell has {lines} lines (at most {MAX_SETUP_LINES})"
+
+
+def test_one_import_style_no_format_skips_and_the_python3_kernel(nb):
+    assert nb.metadata["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
+    for cell in code_cells(nb):
+        text = source(cell)
+        assert "fmt: skip" not in text and "fmt: off" not in text, (
+            f"write code that formats well instead of '# fmt: skip': {text[:60]!r}"
+        )
+        found = re.search(r"^\s*(from helpers\.\S+ import|import helpers)", text, re.M)
+        assert not found, f"import from helpers as `from helpers import ...`: {found.group(0)!r}"
 
 
 def test_smoke_only_where_a_size_is_chosen(nb):
@@ -172,10 +182,16 @@ def test_teachers_answers(nb):
     assert all(c.cell_type == "markdown" for c in answers)
 
 
-def test_claims_cell_and_results(nb):
+def test_claims_cell_and_one_line_results_cell(nb):
     code = code_cells(nb)
-    assert any("show_claims(" in source(c) for c in code), "a claims cell calls show_claims(...)"
-    assert "save_results(" in source(code[-1]), "the last code cell records the headline numbers"
+    claims = [c for c in code if "show_claims(" in source(c)]
+    assert len(claims) == 1, "one claims cell calls show_claims(...)"
+    lines = len(source(claims[0]).splitlines())
+    assert lines <= MAX_CLAIMS_LINES, f"the claims cell has {lines} lines (at most 12)"
+    last = source(code[-1]).strip()
+    assert re.fullmatch(r'save_results\(results, results_dir, "\d\d_\w+"\)', last), (
+        f"the last code cell is one line, save_results(results, results_dir, NAME); got {last!r}"
+    )
 
 
 def test_every_claim_holds_in_the_committed_full_run(nb):

@@ -17,7 +17,6 @@ from helpers.optim import (
     plot_race,
     range_test_pick,
     smooth,
-    time_per_step,
 )
 from helpers.training import TrainingDiverged, fit
 
@@ -98,14 +97,6 @@ def test_colors_are_fixed_per_name_and_the_race_plot_keeps_them():
     assert by_label == {"SGD": colors["SGD"], "Adam": colors["Adam"]}
     assert {line.get_label(): line.get_color() for line in left.get_lines()} == colors
     plt.close(fig)
-
-
-def test_time_per_step_calls_the_step_and_returns_seconds():
-    calls = []
-    seconds = time_per_step(lambda: calls.append(1), 4, warmup=2)
-    assert len(calls) == 6 and seconds >= 0
-    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
-        time_per_step(lambda: None, 0)
 
 
 def nan_loader(bad_batch: int, n_batches: int = 6) -> Sized:

@@ -1,13 +1,20 @@
-"""The course's one colour palette (helpers.plots): colour-blind safe, matplotlib's default."""
+"""The course's one colour palette (helpers.plots): colour-blind safe, made matplotlib's default
+by ``setup``, and used by every figure that every notebook draws (recorded in the smoke run)."""
 
 from __future__ import annotations
 
+import io
+
+import course_smoke
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import pytest
+from conftest import NOTEBOOKS
 
-import helpers  # noqa: F401  (importing helpers sets the palette)
-from helpers.plots import COLORS, PALETTE, plot_history, use_course_colors
+from helpers.plots import COLORS, PALETTE, plot_history, use_course_style
+
+# colour maps that are perceptually ordered and colour-blind safe, for images and matrices
+COLOUR_MAPS = {"viridis", "cividis", "gray", "gray_r", "Greys", "Greys_r", "Blues", "RdBu_r"}
 
 
 def rgb(hex_color: str) -> tuple[float, float, float]:
@@ -32,10 +39,19 @@ def simulate(hex_color: str, kind: str) -> tuple[float, ...]:
     return tuple(m[0] * r + m[1] * g + m[2] * b for m in matrices[kind])
 
 
-def test_importing_helpers_makes_the_palette_the_default_colour_cycle():
-    assert mpl.rcParams["axes.prop_cycle"].by_key()["color"] == list(PALETTE)
+def in_the_palette(kind: str, colour: str) -> bool:
+    """A colour of the palette (at any transparency), a neutral grey, or an allowed colour map."""
+    if kind == "colour map":
+        return colour in COLOUR_MAPS
+    if colour == "none" or colour.endswith("00") and len(colour) == 9:  # nothing is drawn
+        return True
+    r, g, b = colour[1:3], colour[3:5], colour[5:7]
+    return r == g == b or colour[:7].upper() in {c.upper() for c in PALETTE}
+
+
+def test_setup_makes_the_palette_the_default_colour_cycle():
     mpl.rcParams["axes.prop_cycle"] = mpl.rcParamsDefault["axes.prop_cycle"]
-    use_course_colors()
+    use_course_style()  # what setup() calls
     assert mpl.rcParams["axes.prop_cycle"].by_key()["color"] == list(PALETTE)
     assert len(set(PALETTE)) == len(PALETTE) == 8 and PALETTE[0] == COLORS["blue"]
 
@@ -64,3 +80,31 @@ def test_plot_history_draws_its_runs_in_the_palette():
     colors = [line.get_color() for line in fig.axes[0].get_lines()]
     assert colors == [PALETTE[0], PALETTE[0], PALETTE[1], PALETTE[1]]
     plt.close(fig)
+
+
+def test_the_recorder_catches_a_colour_outside_the_palette():
+    """The smoke runs' colour recorder (course_smoke.HOOKS) sees what a figure really draws."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    original = FigureCanvasBase.print_figure
+    hooks: dict = {}
+    try:
+        exec(course_smoke.HOOKS, hooks)
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], color="crimson")
+        ax.bar([0], [1], color=COLORS["blue"], alpha=0.5)
+        ax.imshow([[0, 1]], cmap="jet")
+        fig.canvas.print_figure(io.BytesIO(), format="png")
+        plt.close(fig)
+    finally:
+        FigureCanvasBase.print_figure = original
+    bad = {c for k, c in hooks["_course"]["colours"] if not in_the_palette(k, c)}
+    assert bad == {"#dc143cff", "jet"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_figure_of_every_notebook_uses_the_palette(path, smoke_record):
+    colours = smoke_record(path.stem)["colours"]
+    assert colours, f"{path.stem} drew no figure in its smoke run"
+    bad = sorted({(k, c) for k, c in colours if not in_the_palette(k, c)})
+    assert not bad, f"{path.stem}: colours outside the palette (use COLORS or C0, C1, ...): {bad}"

@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import pytest
 import torch
 from torch import nn
 
+from helpers import runtime
 from helpers.models import Net, count_parameters, mlp
-from helpers.results import save_results
+from helpers.results import save_results, show_claims
 
 
-def test_save_results_writes_json_atomically(tmp_path):
-    path = save_results({"acc": torch.tensor(0.5), "n": 3, "ok": True}, str(tmp_path / "r"), "01_x")
-    assert path == tmp_path / "r" / "01_x.json"
-    assert json.loads(path.read_text()) == {"acc": 0.5, "n": 3, "ok": True}
+def test_save_results_writes_json_atomically_with_the_run_time(tmp_path, capsys):
+    runtime.STARTED[:] = [time.perf_counter() - 2.0]  # setup ran 2 s ago
+    assert save_results({"acc": torch.tensor(0.5), "n": 3}, str(tmp_path / "r"), "01_x") is None
+    path = tmp_path / "r" / "01_x.json"
+    recorded = json.loads(path.read_text())
+    assert recorded["acc"] == 0.5 and recorded["n"] == 3 and 2.0 <= recorded["seconds"] < 60
+    assert "this notebook ran in 2 s" in capsys.readouterr().out
     assert [p.name for p in (tmp_path / "r").iterdir()] == ["01_x.json"]
 
 
 def test_save_results_without_folder_writes_nothing(tmp_path):
-    assert save_results({"a": 1}, None, "x") is None
+    save_results({"a": 1}, None, "x")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -74,3 +79,11 @@ def test_count_parameters_trainable_only():
     net.fc1.requires_grad_(False)
     assert count_parameters(net) == 109_386 - 100_480
     assert count_parameters(net, trainable_only=False) == 109_386
+
+
+def test_show_claims_prints_a_table_and_never_raises(capsys):
+    verdicts = show_claims({"a beats b": True, "c is faster": 0, "d": 1.0})
+    assert verdicts == {"a beats b": True, "c is faster": False, "d": True}
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].endswith("✓") and lines[2].endswith("✗")
+    assert lines[-1] == "2 of 3 claims hold in this run."

@@ -1,59 +1,26 @@
-"""CPU speed bookkeeping for notebook 07 and ``benchmarks/bench_cnn.py``: what the machine is
-doing while we time it, channels-last memory format, bfloat16 where the hardware has it, and the
-cost of one training step.
+"""Speed on a CPU (and a GPU): the tools of the speed appendix and ``benchmarks/``.
 
-Wall-clock times on a shared machine mean little on their own. :class:`Stopwatch` records the
-wall time together with the CPU time this process really got and the load average before and
-after, so a reader can tell "slow code" from "busy machine"; timings are only compared within
-one run.
+:class:`Stopwatch` records wall time with the CPU time the process really got and the load
+around it, so "slow code" can be told from "busy machine"; :func:`time_per_step` and
+:func:`seconds_per_image` time training steps; :func:`native_bf16` and :func:`autocast_bf16` run
+in bfloat16 only where the hardware computes it; :func:`train_to_target` times training to a
+target accuracy, its validation checks included.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import platform
 import time
+from collections.abc import Callable, Sized
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checks import check_positive_int, check_type
-from .training import adam
-
-
-def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
-    """The processor's name, e.g. ``"Intel(R) Xeon(R) Processor"``: Linux's ``model name`` in
-    ``cpuinfo``, else what :mod:`platform` knows (``"arm"``, ``"x86_64"``). Two machines with the
-    same core count can differ twofold in speed, so timings are only compared on the same one."""
-    try:
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and value.strip():
-                return value.strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def load_average() -> float | None:
-    """The 1-minute load average (runnable processes, averaged); ``None`` where the OS has none
-    (Windows). Near or above the number of cores means a busy machine."""
-    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-
-
-def machine_summary() -> str:
-    """One line on what the timings ran on: threads, cores, oneDNN, load average."""
-    load = load_average()
-    onednn = torch.backends.mkldnn.is_available()
-    return (
-        f"{torch.get_num_threads()} torch CPU threads on {os.cpu_count()} cores, "
-        f"oneDNN {'available' if onednn else 'not available'}, load average "
-        + ("unknown" if load is None else f"{load:.1f}")
-    )
+from ._internal.checks import check_positive_int, check_range, check_type
+from ._internal.machine import load_average
+from .training import _model_device, adam, evaluate
 
 
 @dataclass
@@ -184,3 +151,98 @@ def seconds_per_image(
             torch.cuda.synchronize(device)
         best = min(best, (time.perf_counter() - start) / (steps * batch_size))
     return best
+
+
+def time_per_step(step: Callable[[], object], steps: int, *, warmup: int = 3) -> float:
+    """Seconds per call of ``step()``: ``warmup`` untimed calls, then the mean over ``steps``
+    timed calls (waiting for a GPU to finish before reading the clock)."""
+    check_positive_int("steps", steps)
+    check_positive_int("warmup", warmup, allow_zero=True)
+    for _ in range(warmup):
+        step()
+    _sync()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync()
+    return (time.perf_counter() - start) / steps
+
+
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def train_to_target(
+    model: nn.Module,
+    train_loader,
+    val_loader,
+    *,
+    epochs: float,
+    max_lr: float,
+    label_smoothing: float = 0.0,
+    target: float = 0.99,
+    checks_per_epoch: int = 4,
+    bf16: bool = False,
+) -> dict:
+    """Train ``model`` (already on its device and in its memory format) for ``epochs`` epochs of
+    ``train_loader``: Adam, one-cycle to ``max_lr`` over all the steps, cross-entropy with
+    ``label_smoothing``. The validation accuracy on ``val_loader`` is checked every
+    ``1 / checks_per_epoch`` of an epoch until it reaches ``target``, and once more after the
+    last step. With ``bf16=True`` every forward pass runs under autocast to bfloat16; the loss
+    is computed in float32.
+
+    Returns ``{"seconds_to_target", "epochs_to_target"}`` (``None`` when the target was never
+    reached; the seconds are wall time since the start, checks included), ``"checks"`` (a list
+    of ``(epochs done, wall seconds, validation accuracy)``), ``"steps"``, and ``"wall"``,
+    ``"cpu"``, ``"load"`` of the whole run (see :class:`Stopwatch`).
+    """
+    check_type("model", model, nn.Module)
+    check_type("epochs", epochs, float)
+    if epochs <= 0:
+        raise ValueError(f"epochs must be > 0 (a fraction is allowed), got {epochs!r}")
+    check_type("max_lr", max_lr, float)
+    if max_lr <= 0:
+        raise ValueError(f"max_lr must be > 0, got {max_lr!r}")
+    check_range("label_smoothing", label_smoothing, 0.0, 1.0)
+    check_range("target", target, 0.0, 1.0)
+    check_positive_int("checks_per_epoch", checks_per_epoch)
+    check_type("bf16", bf16, bool)
+    device = _model_device(model)
+    if not isinstance(train_loader, Sized) or len(train_loader) == 0:
+        raise ValueError("train_loader must have a length (batches per epoch) of at least 1")
+    per_epoch = len(train_loader)
+    steps = max(1, round(epochs * per_epoch))
+    check_every = max(1, per_epoch // checks_per_epoch)
+    optimizer = adam(model, lr=max_lr)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=steps)
+    step, reached, checks = 0, None, []
+    with Stopwatch() as watch:
+        while step < steps:  # whole epochs, then the first part of the next one
+            for x, y in train_loader:
+                model.train()
+                with autocast_bf16(device, bf16):
+                    logits = model(x)
+                loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                step += 1
+                if step == steps or (reached is None and step % check_every == 0):
+                    with autocast_bf16(device, bf16):
+                        accuracy = evaluate(model, val_loader)["accuracy"]  # waits for the GPU
+                    checks.append((step / per_epoch, watch.elapsed(), accuracy))
+                    if reached is None and accuracy >= target:
+                        reached = checks[-1]
+                if step == steps:
+                    break
+    return {
+        "seconds_to_target": None if reached is None else reached[1],
+        "epochs_to_target": None if reached is None else reached[0],
+        "checks": checks,
+        "steps": steps,
+        "wall": watch.wall,
+        "cpu": watch.cpu,
+        "load": watch.load_before,
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent  # the project's root (where README.md is)
+ROOT = Path(__file__).resolve().parents[2]  # the project's root (where README.md is)
 NOTEBOOKS = ROOT / "notebooks"  # the course's NN_name.ipynb notebooks
 BUILD = ROOT / "build"  # everything the tools generate (executed copies, report, site)
 DATA = ROOT / "data"  # the default data root (COURSE_DATA_DIR or data_dir=... override it)

@@ -1,4 +1,5 @@
-"""The thread policy: torch gets the cores that other programs leave free, at least one."""
+"""helpers._internal.machine: the thread policy (torch gets the cores other programs leave free, at
+least one), the CPU's name and the load."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 import pytest
 import torch
 
-from helpers import threads
+from helpers._internal import machine as threads
 
 
 @pytest.fixture
@@ -85,3 +86,31 @@ def test_use_threads_respects_omp_num_threads_and_an_explicit_count(monkeypatch,
     assert torch.get_num_threads() == 2
     with pytest.raises(ValueError, match="threads"):
         threads.use_threads(0)
+
+
+def test_load_average_is_a_number_or_none(monkeypatch):
+    load = threads.load_average()
+    assert load is None or load >= 0
+    monkeypatch.delattr(threads.os, "getloadavg")
+    assert threads.load_average() is None
+    assert "load average unknown" in threads.machine_summary()
+
+
+def test_machine_summary_names_threads_cores_and_onednn():
+    text = threads.machine_summary()
+    assert f"{torch.get_num_threads()} torch CPU threads" in text
+    assert "oneDNN" in text and "load average" in text
+
+
+def test_cpu_model_reads_the_model_name_else_falls_back_to_platform(tmp_path, monkeypatch):
+    info = tmp_path / "cpuinfo"
+    info.write_text(
+        "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 9B14\n\n"
+        "processor\t: 1\nmodel name\t: AMD EPYC 9B14\n"
+    )
+    assert threads.cpu_model(info) == "AMD EPYC 9B14"
+    monkeypatch.setattr(threads.platform, "processor", lambda: "")
+    monkeypatch.setattr(threads.platform, "machine", lambda: "arm64")
+    assert threads.cpu_model(tmp_path / "missing") == "arm64"  # macOS, Windows: no /proc/cpuinfo
+    info.write_text("processor\t: 0\nmodel name\t:\n")  # an empty name is no name
+    assert threads.cpu_model(info) == "arm64"

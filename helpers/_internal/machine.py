@@ -11,8 +11,10 @@ cores that are left (at least one). Set ``OMP_NUM_THREADS`` to choose the number
 from __future__ import annotations
 
 import os
+import platform
 import statistics
 import time
+from pathlib import Path
 
 import torch
 
@@ -99,3 +101,34 @@ def use_threads(threads: int | None = None) -> str:
         )
     n = torch.get_num_threads()
     return f"{n} CPU thread{'s' if n > 1 else ''} ({why})"
+
+
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The processor's name, e.g. ``"Intel(R) Xeon(R) Processor"``: Linux's ``model name`` in
+    ``cpuinfo``, else what :mod:`platform` knows (``"arm"``, ``"x86_64"``). Two machines with the
+    same core count can differ twofold in speed, so timings are only compared on the same one."""
+    try:
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (runnable processes, averaged); ``None`` where the OS has none
+    (Windows). Near or above the number of cores means a busy machine."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def machine_summary() -> str:
+    """One line on what the timings ran on: threads, cores, oneDNN, load average."""
+    load = load_average()
+    onednn = torch.backends.mkldnn.is_available()
+    return (
+        f"{torch.get_num_threads()} torch CPU threads on {os.cpu_count()} cores, "
+        f"oneDNN {'available' if onednn else 'not available'}, load average "
+        + ("unknown" if load is None else f"{load:.1f}")
+    )
