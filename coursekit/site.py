@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import base64
 import html
 import os
 import re
@@ -38,7 +39,7 @@ import nbformat
 
 from helpers._internal.paths import BUILD, NOTEBOOKS, ROOT
 
-from .cells import source, title_and_intro
+from .cells import SOLUTION_TAG, source, title_and_intro
 from .run import selected_notebooks
 
 SITE = BUILD / "site"
@@ -48,6 +49,8 @@ MATHJAX = ROOT / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"
 MATHJAX_URL = "_static/mathjax/tex-svg-full.js"
 NAV_TAG = "site-nav"
 ALT_KEY = "course_alt"  # output metadata the template reads (set on the page's copy only)
+SRC_KEY = "course_src"  # likewise: the figure's file, beside the page
+FIGURES = "figures"  # the folder of the site's figure files
 # The configuration nbconvert's lab template gives MathJax 2, for MathJax 3: the same delimiters.
 MATHJAX_CONFIG = (
     "window.MathJax = {tex: {inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], "
@@ -82,6 +85,36 @@ body.jp-Notebook { margin: 0; padding: 0; }
   overflow-x: auto; }
 .jp-OutputArea-output { overflow-x: auto; }
 .jp-RenderedImage img { max-width: 100%; height: auto; }
+/* Text output keeps its columns: it scrolls sideways, never breaks a word ("torc/h"). */
+.jp-OutputArea-output pre { white-space: pre; word-break: normal; overflow-wrap: normal;
+  overflow-x: auto; }
+/* Display equations keep their size and scroll sideways (JupyterLab's svg max-width: 100%
+   would shrink a wide one to a third on a phone). */
+mjx-container[display="true"] { display: block; overflow-x: auto; overflow-y: hidden;
+  padding: 2px 0; }
+mjx-container[display="true"] > svg { max-width: none !important; }
+/* A box that scrolls says so: a shadow at the edge where more is hidden (it scrolls away with
+   the content), since touch screens show no scroll bar until one scrolls. */
+.jp-OutputArea-output pre, mjx-container[display="true"] {
+  background: linear-gradient(to right, var(--jp-layout-color0, #fff) 30%, transparent),
+    linear-gradient(to left, var(--jp-layout-color0, #fff) 30%, transparent) 100% 0,
+    radial-gradient(farthest-side at 0 50%, rgba(0, 0, 0, .25), transparent),
+    radial-gradient(farthest-side at 100% 50%, rgba(0, 0, 0, .25), transparent) 100% 0;
+  background-repeat: no-repeat; background-size: 2rem 100%, 2rem 100%, .8rem 100%, .8rem 100%;
+  background-attachment: local, local, scroll, scroll; }
+.highlight pre { padding-right: .5rem; }
+/* Solutions are folded on the site, as in JupyterLab. */
+details.course-solution { margin: .5rem 0; border: 1px solid #c8c8c8; border-radius: 4px; }
+details.course-solution > summary { cursor: pointer; padding: .4rem .6rem; font-weight: 600;
+  font-family: var(--jp-ui-font-family, system-ui, sans-serif); }
+/* Phones: prompts above their cell rather than beside it, so code and outputs get the width. */
+@media (max-width: 600px) {
+  body.jp-Notebook main { padding: .75rem .75rem 2rem; }
+  .jp-Cell-inputWrapper, .jp-OutputArea-child { flex-direction: column; }
+  .jp-InputPrompt, .jp-OutputPrompt { text-align: left; min-width: 0; padding: 0 0 .2rem; }
+  /* Code wraps at a phone's width: nothing is hidden past the edge of its box. */
+  .jp-InputArea-editor .highlight pre { white-space: pre-wrap; overflow-wrap: break-word; }
+}
 .jp-InputPrompt, .jp-OutputPrompt { min-width: 3.5rem; font-size: .8rem; }
 .jp-RenderedMarkdown table { display: block; overflow-x: auto; }
 /* Contrast (WCAG AA, 4.5:1 and more): prompts and the syntax colours JupyterLab draws too light;
@@ -245,7 +278,11 @@ def figure_alt(code: str, heading: str = "", index: int = 0, count: int = 1) -> 
 
 def add_alt_texts(nb: nbformat.NotebookNode) -> int:
     """Give every PNG output in ``nb`` an alt text (output metadata ``course_alt``, which the
-    course template writes into ``<img alt>``); return how many figures got one."""
+    course template writes into ``<img alt>``); return how many figures got one.
+
+    The text the notebook's run stored with the figure (``setup`` describes every figure from
+    its titles, labels and legends, values included) wins; for outputs of older runs the text
+    is read from the plotting code (:func:`figure_alt`)."""
     heading, done = "", 0
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -254,11 +291,37 @@ def add_alt_texts(nb: nbformat.NotebookNode) -> int:
             continue
         images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
         for k, output in enumerate(images):
-            output.setdefault("metadata", {})[ALT_KEY] = figure_alt(
+            stored = output.get("metadata", {}).get("image/png", {}).get("alt")
+            output.setdefault("metadata", {})[ALT_KEY] = stored or figure_alt(
                 source(cell), heading, k, len(images)
             )
             done += 1
     return done
+
+
+def save_figures(nb: nbformat.NotebookNode, folder: Path, stem: str) -> int:
+    """Write every PNG of ``nb`` to ``folder/<stem>-<n>.png`` and point the page at the file
+    (output metadata ``course_src``): the page links each figure to its full size, which a
+    multi-panel figure needs on a phone. Returns how many were written."""
+    n = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                n += 1
+                name = f"{stem}-{n}.png"
+                (folder / name).write_bytes(base64.b64decode(output["data"]["image/png"]))
+                output.setdefault("metadata", {})[SRC_KEY] = f"{folder.name}/{name}"
+    return n
+
+
+def fold_solutions(nb: nbformat.NotebookNode) -> None:
+    """On the site, a solution is folded (the template wraps it in ``<details>``); the
+    notebook's "Solution" heading, which says how to open it in JupyterLab, is dropped."""
+    nb.cells = [
+        c
+        for c in nb.cells
+        if not (c.cell_type == "markdown" and SOLUTION_TAG in c.get("metadata", {}).get("tags", []))
+    ]
 
 
 def _dark_theme_css() -> str:
@@ -281,13 +344,23 @@ def _exporter() -> Any:
 
 
 def render_page(
-    nb: nbformat.NotebookNode, title: str, nav: str, names: set[str], exporter: Any = None
+    nb: nbformat.NotebookNode,
+    title: str,
+    nav: str,
+    names: set[str],
+    exporter: Any = None,
+    figures: tuple[Path, str] | None = None,
 ) -> str:
-    """One notebook as a standalone HTML page with navigation at the top and the bottom."""
+    """One notebook as a standalone HTML page with navigation at the top and the bottom, its
+    solutions folded; with ``figures`` (a folder and a file stem) its figures are written there
+    and linked, else embedded."""
     exporter = exporter or _exporter()
     nb = nbformat.from_dict(nb)  # a copy: the navigation cells and alt texts are for the page only
+    fold_solutions(nb)
     nb.cells = [_nav_cell(nav), *nb.cells, _nav_cell(nav)]
     add_alt_texts(nb)
+    if figures is not None:
+        save_figures(nb, *figures)
     resources = {
         "metadata": {"name": title},
         "language_code": "en",
@@ -359,6 +432,7 @@ def _write_site(
 ) -> None:
     """The whole site into the empty folder ``out``."""
     (out / "ipynb").mkdir()
+    (out / FIGURES).mkdir()
     (out / "_static" / "mathjax").mkdir(parents=True)
     shutil.copyfile(mathjax, out / MATHJAX_URL)
     pages = [(path.stem, title_and_intro(nb, path.stem)[0]) for path, nb in loaded]
@@ -368,7 +442,10 @@ def _write_site(
     for k, (path, nb) in enumerate(loaded):
         page_title, intro = title_and_intro(nb, path.stem)
         (out / f"{path.stem}.html").write_text(
-            render_page(nb, page_title, _nav(pages, k), names, exporter), encoding="utf-8"
+            render_page(
+                nb, page_title, _nav(pages, k), names, exporter, (out / FIGURES, path.stem)
+            ),
+            encoding="utf-8",
         )
         shutil.copyfile(path, out / "ipynb" / path.name)
         entries.append(

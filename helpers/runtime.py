@@ -74,9 +74,11 @@ def setup(params: Mapping[str, Any]) -> tuple[torch.Generator, torch.device]:
     generator = seed_everything(params["seed"])
     dev = get_device(params["device"])
     threads = use_threads(params.get("threads"))  # before any work: it applies from the start
+    from ._internal.figure_text import add_alt_texts
     from .plots import use_course_style  # matplotlib: imported by notebooks only
 
     use_course_style()
+    add_alt_texts()  # each stored figure says what it shows, for readers who cannot see it
     mode = "smoke (tiny sizes, for tests)" if params["smoke"] else "full"
     where = f"{cpu_model()}, {threads}" if dev.type == "cpu" else str(dev)
     print(f"torch {torch.__version__} | device: {dev} ({where}) | seed {params['seed']} | {mode}")

@@ -15,8 +15,10 @@ from coursekit import site
 
 
 def png_alts(page: str) -> list[str]:
-    """The alt text of every embedded PNG on a page (None where an image has none)."""
-    tags = [t for t in re.findall(r"<img\b[^>]*>", page) if 'src="data:image/png' in t]
+    """The alt text of every figure on a page (None where an image has none)."""
+    tags = [
+        t for t in re.findall(r"<img\b[^>]*>", page) if re.search(r'src="figures/|data:image', t)
+    ]
     return [m.group(1) if (m := re.search(r'\balt="([^"]*)"', t)) else None for t in tags]
 
 
@@ -99,7 +101,10 @@ def test_pages_render_outputs_navigation_and_links_between_notebooks(course, tmp
     first = (tmp_path / "site" / "01_first.html").read_text()
     second = (tmp_path / "site" / "02_second.html").read_text()
     assert "<title>01 · First</title>" in first
-    assert "data:image/png;base64," + base64.b64encode(tiny_png()).decode() in first
+    figure = tmp_path / "site" / "figures" / "01_first-1.png"
+    assert figure.read_bytes() == tiny_png(), "figures are files beside the pages"
+    assert '<a href="figures/01_first-1.png"' in first
+    assert 'src="figures/01_first-1.png"/>' in first
     assert (
         first.count('href="index.html"') == 2 and first.count('href="02_second.html"') == 2
     )  # nav, top and bottom
@@ -162,12 +167,12 @@ def test_the_site_of_the_committed_notebooks(tmp_path):
     ]
     for page, path in zip(pages[1:], NOTEBOOKS):
         text = page.read_text()
-        assert "data:image/png;base64," in text, f"{page.name} lost its figures"
         nb = nbformat.read(path, as_version=4)
         figures = sum(
             "image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", [])
         )
         alts = png_alts(text)
+        assert len(list((tmp_path / "site" / "figures").glob(f"{path.stem}-*.png"))) == figures
         assert len(alts) == figures and all(a.startswith("Figure") and len(a) > 20 for a in alts)
         assert (
             f"<title>{site.title_and_intro(nbformat.read(path, as_version=4), '')[0]}</title>"
@@ -268,3 +273,26 @@ def test_missing_mathjax_is_a_clear_error(course, tmp_path):
     with pytest.raises(ValueError, match="MathJax is missing .*npm ci"):
         site.build_site(sorted(course.glob("*.ipynb")), tmp_path / "site", mathjax=tmp_path / "x")
     assert not (tmp_path / "site").exists()
+
+
+def test_the_alt_text_the_run_stored_wins_over_the_code(course, tmp_path):
+    path = course / "01_first.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    figure = next(o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o["data"])
+    figure["metadata"] = {"image/png": {"alt": "Figure: Loss of run 7: loss against epoch."}}
+    nbformat.write(nb, path)
+    site.build_site([path], tmp_path / "site")
+    page = (tmp_path / "site" / "01_first.html").read_text()
+    assert png_alts(page) == ["Figure: Loss of run 7: loss against epoch."]
+
+
+def test_solutions_are_folded_and_the_jupyterlab_heading_is_dropped(tmp_path):
+    from course_fixtures import full_notebook
+
+    nbformat.write(full_notebook(), tmp_path / "09_test.ipynb")
+    site.build_site([tmp_path / "09_test.ipynb"], tmp_path / "site")
+    page = (tmp_path / "site" / "09_test.html").read_text()
+    assert page.count('<details class="course-solution"><summary>Solution (click') == 3
+    assert "in JupyterLab, click" not in page
+    folded = re.findall(r"<details.*?</details>", page, flags=re.S)
+    assert all("celltag_solution" in d for d in folded) and "solution defined: double" in folded[0]

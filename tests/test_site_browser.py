@@ -1,12 +1,18 @@
-"""The site in a real browser: headless Chromium reads every page as a student would, offline.
+"""The site in a real browser: headless Chromium reads every page as a student would, offline,
+on a desktop (1280×800) and on a phone (390×844).
 
 The site is built from the committed notebooks, then the index and every page are opened from
-``file://`` (as from a USB stick). For each page: no request leaves the machine (every request
-that is not ``file:`` or ``data:`` is recorded and aborted), no raw ``$…$`` math is left and
-MathJax reports no error, every image loads and has an alt text, every link inside the site
-resolves (file and anchor), the console shows no error, and axe-core finds no serious or critical
-accessibility violation (in the light colour scheme everywhere, in the dark one on the index and
-the largest page: every page shares one stylesheet).
+``file://`` (as from a USB stick). For each page, at both widths: no request leaves the machine
+(every request that is not ``file:`` or ``data:`` is recorded and aborted), no raw ``$…$`` math
+is left and MathJax reports no error, every image loads, has an alt text that says what it shows
+(no "…" left from a formatted title) and links to its full size, every link inside the site
+resolves (file and anchor), every solution is folded in a ``<details>`` that says how to open it,
+display equations keep their size (they scroll sideways), no code line is cut off at its box's
+edge, text output keeps its columns (no word broken), every cell stays inside the page's margins,
+the page does not end with a raw results dict, the console shows no error, and axe-core finds no
+serious or critical accessibility violation (in the light colour scheme everywhere on the
+desktop, in the dark one and on the phone on the index and the largest page: every page shares
+one stylesheet).
 
 Needs Debian's ``chromium`` (``.ci/run`` installs it with apt-get; the test skips, saying so, only
 when it is absent), ``playwright`` (the test extra) and ``npm ci`` (MathJax and axe-core).
@@ -38,6 +44,7 @@ FLAGS = [
     "--disable-sync",
 ]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+DESKTOP, PHONE = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
 LOCAL_SCHEMES = {"file", "data", "about", "blob"}
 
 # Text outside code, outputs and typeset math that still looks like TeX.
@@ -63,6 +70,48 @@ ONE_SPAN_PER_TOKEN_CLASS_JS = """() => {
   document.querySelectorAll('.highlight pre span').forEach(span => {
     if (seen.has(span.className)) span.replaceWith(span.textContent); else seen.add(span.className);
   });
+}"""
+# What a reader on a narrow screen would see go wrong.
+LAYOUT_JS = """() => {
+  const found = [];
+  const width = document.documentElement.clientWidth;
+  document.querySelectorAll('.jp-Cell').forEach(cell => {
+    const r = cell.getBoundingClientRect();
+    if (r.width && (r.left < 4 || r.right > width - 4)) found.push('cell outside the margins');
+  });
+  document.querySelectorAll('mjx-container[display="true"]').forEach(m => {
+    const svg = m.querySelector('svg'), s = getComputedStyle(m);
+    if (getComputedStyle(svg).maxWidth !== 'none' || !['auto', 'scroll'].includes(s.overflowX))
+      found.push('a display equation shrinks instead of scrolling');
+  });
+  document.querySelectorAll('.jp-InputArea-editor .highlight').forEach(h => {
+    const s = getComputedStyle(h), wraps = getComputedStyle(h.querySelector('pre')).whiteSpace;
+    const scrolls = ['auto', 'scroll'].includes(s.overflowX);
+    if (h.scrollWidth > h.clientWidth + 1 && (width < 600 || !scrolls))
+      found.push('a code line is cut at its box edge: ' + h.textContent.trim().slice(0, 40));
+    if (width < 600 && wraps !== 'pre-wrap') found.push('code does not wrap on a phone');
+  });
+  document.querySelectorAll('.jp-OutputArea-output pre').forEach(pre => {
+    const s = getComputedStyle(pre);
+    if (s.whiteSpace !== 'pre' || s.wordBreak === 'break-all' || s.overflowX !== 'auto')
+      found.push('text output wraps or breaks words instead of scrolling');
+  });
+  document.querySelectorAll('.celltag_solution').forEach(cell => {
+    const d = cell.closest('details');
+    if (!d || d.open || !/click/i.test(d.querySelector('summary').textContent))
+      found.push('a solution is not folded in a <details> that says how to open it');
+  });
+  document.querySelectorAll('.jp-RenderedImage img').forEach(img => {
+    const a = img.closest('a');
+    if (!a || a.getAttribute('href') !== img.getAttribute('src'))
+      found.push('a figure does not link to its full size: ' + img.alt.slice(0, 40));
+    if (img.alt.includes('…') || img.alt.trim() === 'Figure')
+      found.push('an alt text that does not say what the figure shows: ' + img.alt.slice(0, 60));
+  });
+  const outputs = document.querySelectorAll('.jp-CodeCell .jp-OutputArea-output');
+  const last = outputs.length ? outputs[outputs.length - 1].textContent.trim() : '';
+  if (last.startsWith('{')) found.push('the page ends with a raw results dict');
+  return found;
 }"""
 AXE_JS = """async () => {
   const result = await axe.run(document, {resultTypes: ['violations']});
@@ -173,23 +222,27 @@ def test_every_page_reads_offline_in_headless_chromium(built_site, tmp_path):
         page = context.new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
-        for path in built_site:
-            outside.clear()
-            errors.clear()
-            open_page(page, path, "light")
-            found = [f"raw math: {t!r}" for t in page.evaluate(RAW_MATH_JS)]
-            n_errors = page.evaluate("() => document.querySelectorAll('mjx-merror').length")
-            found += [f"{n_errors} MathJax error(s)"] if n_errors else []
-            found += [f"image: {t}" for t in page.evaluate(IMAGES_JS)]
-            hrefs = page.evaluate("() => [...document.links].map(a => a.href)")
-            found += [f"link: {h}" for h in broken_links(path, hrefs, anchors)]
-            found += [f"light: axe: {v}" for v in axe_violations(page, axe)]
-            if path in dark:
-                open_page(page, path, "dark")
-                found += [f"dark: axe: {v}" for v in axe_violations(page, axe)]
-            found += [f"request left the machine: {u}" for u in outside]
-            found += [f"console: {e}" for e in errors]
-            problems += [f"{path.name}: {p}" for p in found]
+        for device, size in (("desktop", DESKTOP), ("phone", PHONE)):
+            page.set_viewport_size(size)
+            for path in built_site:
+                outside.clear()
+                errors.clear()
+                open_page(page, path, "light")
+                found = [f"raw math: {t!r}" for t in page.evaluate(RAW_MATH_JS)]
+                n_errors = page.evaluate("() => document.querySelectorAll('mjx-merror').length")
+                found += [f"{n_errors} MathJax error(s)"] if n_errors else []
+                found += [f"image: {t}" for t in page.evaluate(IMAGES_JS)]
+                hrefs = page.evaluate("() => [...document.links].map(a => a.href)")
+                found += [f"link: {h}" for h in broken_links(path, hrefs, anchors)]
+                found += sorted(set(page.evaluate(LAYOUT_JS)))
+                if device == "desktop" or path in dark:
+                    found += [f"light: axe: {v}" for v in axe_violations(page, axe)]
+                if path in dark and device == "desktop":
+                    open_page(page, path, "dark")
+                    found += [f"dark: axe: {v}" for v in axe_violations(page, axe)]
+                found += [f"request left the machine: {u}" for u in outside]
+                found += [f"console: {e}" for e in errors]
+                problems += [f"{path.name} ({device}): {p}" for p in found]
         context.close()
     print(f"{len(built_site)} pages read in Chromium in {time.perf_counter() - started:.1f} s")
     assert not problems, "\n".join(problems)
