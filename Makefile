@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_FLAGS := $(if $(filter 1 true yes,$(SMOKE)),--smoke) $(if $(ONLY),--only $(ONLY))
 
-.PHONY: install course notebooks test lab bench clean
+.PHONY: install course notebooks test test-quick lab bench clean
 
 install: $(STAMP)
 
@@ -30,6 +30,13 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -n $(TEST_JOBS) --dist loadgroup
+
+## make test-quick: lint, then every test that runs no notebook, kernel, torchrun or browser
+## (under a minute: for the edit-test loop; make test runs them all)
+test-quick: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -n $(TEST_JOBS) -m "not slow" -q
 
 ## make lab [LAB_FLAGS=...]: JupyterLab on notebooks/ (as root, --allow-root is added: JupyterLab
 ## refuses root otherwise)

@@ -191,6 +191,7 @@ def axe_violations(page, axe: str) -> list[str]:
     return page.evaluate(AXE_JS)
 
 
+@pytest.mark.slow
 def test_every_page_reads_offline_in_headless_chromium(built_site, tmp_path):
     from playwright.sync_api import sync_playwright
 
