@@ -5,6 +5,7 @@ runner strips from committed notebooks (no widget, so no "Error displaying widge
 from __future__ import annotations
 
 import nbformat
+import pytest
 from conftest import ROOT
 
 from coursekit.cells import source
@@ -19,6 +20,7 @@ print("trained", len(history["train_loss"]), "epochs")
 """
 
 
+@pytest.mark.slow
 def test_fit_progress_is_plain_text_that_survives_reopening_and_the_runner_strips(tmp_path):
     from nbclient import NotebookClient
 

@@ -158,6 +158,7 @@ def test_title_and_intro():
     assert site.title_and_intro(nb, "x") == ("x", "")
 
 
+@pytest.mark.slow
 def test_the_site_of_the_committed_notebooks(tmp_path):
     """What ``make site`` does on a fresh clone: every committed notebook, in course order."""
     pages = site.build_site(NOTEBOOKS, tmp_path / "site")
