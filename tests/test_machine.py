@@ -69,7 +69,7 @@ def test_use_threads_sets_torch_and_says_why(monkeypatch, keep_threads):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(threads, "available_cores", lambda: 2)
     monkeypatch.setattr(threads, "busy_cores", lambda: 2.0)
-    assert threads.use_threads() == "1 CPU thread (2 cores, 2 busy with other programs)"
+    assert threads.use_threads() == "1 CPU thread (2 cores, all busy with other programs)"
     assert torch.get_num_threads() == 1
     monkeypatch.setattr(threads, "busy_cores", lambda: 0.0)
     assert threads.use_threads() == "2 CPU threads (2 cores, 0 busy with other programs)"

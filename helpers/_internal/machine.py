@@ -96,9 +96,12 @@ def use_threads(threads: int | None = None) -> str:
     else:
         cores, busy = available_cores(), busy_cores()
         torch.set_num_threads(choose_threads(cores, busy))
-        why = f"{cores} cores, " + (
-            "load unknown" if busy is None else f"{busy:g} busy with other programs"
-        )
+        if busy is None:
+            why = f"{cores} cores, load unknown"
+        elif busy >= cores:  # more programs want a core than there are cores
+            why = f"{cores} cores, all busy with other programs"
+        else:
+            why = f"{cores} cores, {busy:g} busy with other programs"
     n = torch.get_num_threads()
     return f"{n} CPU thread{'s' if n > 1 else ''} ({why})"
 
