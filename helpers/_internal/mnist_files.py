@@ -120,7 +120,7 @@ def _download(name: str, raw: Path, missing: list[str]) -> None:
         created = []  # complete: keep the folders
     except OSError as err:  # this machine, not the network: a full disk, a read-only folder
         raise DataError(
-            f"{name} is missing from {raw} and cannot be downloaded there "
+            f"{name} {', '.join(missing)} missing from {raw} and cannot be downloaded there "
             f"({err.strerror or err}). " + _how_to_provide(name, raw)
         ) from None
     finally:
