@@ -32,8 +32,6 @@ from .runtime import get_device
 if TYPE_CHECKING:  # torchvision is imported where it is used: it takes about 2 s
     import torchvision
 
-DATASETS = ("MNIST", "FashionMNIST")
-NUM_CLASSES = 10
 # Mean and standard deviation of the training pixels scaled to [0, 1] (notebook 03 computes them).
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530

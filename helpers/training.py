@@ -227,7 +227,7 @@ def _train_epoch(
         predicted.append(output.detach().argmax(1))
         labels.append(y)
         bar.update(1)
-        if step % 100 == 0 and not bar.disable:
+        if (step % 100 == 0 or step == steps) and not bar.disable:
             bar.set_postfix(epoch=epoch, loss=f"{float(torch.stack(losses[-100:]).mean()):.3f}")
     correct = (torch.cat(predicted) == torch.cat(labels)).sum()
     return torch.stack(losses).float().cpu(), int(correct) / sum(len(y) for y in labels)

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 import zlib
 from functools import cache
@@ -205,12 +206,9 @@ def _fetch(url: str, dest: Path, md5: str) -> int:
 
 def _why(err: Exception) -> str:
     """One short reason for a failed download."""
-    reason = getattr(err, "reason", None)
-    if isinstance(err, TimeoutError) or isinstance(reason, TimeoutError):
+    if isinstance(err, TimeoutError) or isinstance(getattr(err, "reason", None), TimeoutError):
         return f"no answer within {STALL_S:g} s"
-    if reason is not None and not hasattr(err, "code"):  # a URLError that is not an HTTPError
-        return str(reason)
-    return str(err) or type(err).__name__
+    return str(err.reason if type(err) is urllib.error.URLError else err) or type(err).__name__
 
 
 def read_idx(path: Path, name: str) -> torch.Tensor:
