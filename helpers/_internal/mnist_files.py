@@ -6,9 +6,10 @@ this; a student never needs to open it).
 * A missing file is downloaded into a temporary folder and moved into place only when complete
   and checked, so a failed download leaves nothing behind, not even the folders it created.
   Each download says on stderr what it fetches and from where. A mirror that delivers less than
-  ``SLOW_BYTES`` in ``STALL_S`` seconds (silent, a trickle, a name that never resolves) is given
-  up and the next one tried; every wait is bounded by that rule, as the network is read in a
-  thread. A full disk or a read-only folder is named as such, not blamed on the mirrors.
+  ``SLOW_BYTES`` in ``STALL_S`` seconds (silent, a trickle, a name that never resolves), or
+  whose file does not unpack to the official content, is given up and the next one tried; every
+  wait is bounded by that rule, as the network is read in a thread. A full disk or a read-only
+  folder is named as such, not blamed on the mirrors.
 * Every file is checked when read: its length, then the SHA-256 of its unpacked bytes against
   the official data set's, so a ``.gz`` the user recompressed is accepted and a flipped byte is
   not. A bad file raises :class:`DataError` naming it.
@@ -55,8 +56,14 @@ CONTENT_SHA256 = {
         "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
     ),
 }
-# Where to download from: torchvision's list for each data set (public), unless set here.
-MIRRORS: dict[str, list[str]] = {}
+# Where to download the .gz files from, in order (torchvision's lists).
+MIRRORS = {
+    "MNIST": [
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "http://yann.lecun.com/exdb/mnist/",
+    ],
+    "FashionMNIST": ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
+}
 STALL_S = 10.0  # a mirror that delivers less than SLOW_BYTES in this many seconds has failed
 SLOW_BYTES = 64_000  # (under 6.4 kB/s, a 10 MB file would take half an hour)
 MAX_BYTES = 64_000_000  # more than this is not an MNIST file (the largest .gz is 26 MB)
@@ -109,11 +116,9 @@ def _download(name: str, raw: Path, missing: list[str]) -> None:
                 folder.mkdir()
                 created.append(folder)
         tmp = Path(tempfile.mkdtemp(prefix=".download-", dir=raw))
-        official = _torchvision_class(name)
-        mirrors = list(MIRRORS.get(name) or official.mirrors)
-        md5 = dict(official.resources)  # of each official .gz: torchvision's list (public)
+        mirrors = list(MIRRORS[name])
         for fname in missing:
-            mirror = _fetch_from_any(name, fname + ".gz", mirrors, tmp, md5[fname + ".gz"], raw)
+            mirror = _fetch_from_any(name, fname, mirrors, tmp, raw)
             mirrors.remove(mirror)
             mirrors.insert(0, mirror)  # the next file: first from the mirror that answered
         for fname in missing:
@@ -134,14 +139,17 @@ def _download(name: str, raw: Path, missing: list[str]) -> None:
                 pass
 
 
-def _fetch_from_any(name: str, gz: str, mirrors: list[str], tmp: Path, md5: str, raw: Path) -> str:
-    """Download ``gz`` into ``tmp`` from the first mirror that delivers it; return that mirror."""
-    errors = []
+def _fetch_from_any(name: str, fname: str, mirrors: list[str], tmp: Path, raw: Path) -> str:
+    """Download ``fname``'s ``.gz`` into ``tmp`` from the first mirror that delivers the official
+    content; return that mirror."""
+    errors, gz = [], fname + ".gz"
     for mirror in mirrors:
         _say(f"Downloading {name} {gz} from {mirror}")
         start = time.monotonic()
         try:
-            size = _fetch(mirror + gz, tmp / gz, md5)
+            size = _fetch(mirror + gz, tmp / gz)
+            if _content_sha256(tmp / gz) != CONTENT_SHA256[name][FILES.index(fname)]:
+                raise _MirrorFailed(f"its {size:,} bytes are not the official file")
         except _MirrorFailed as err:
             _say(f"  failed: {err}")
             errors.append(f"{mirror}: {err}")
@@ -150,7 +158,7 @@ def _fetch_from_any(name: str, gz: str, mirrors: list[str], tmp: Path, md5: str,
         _say(f"  done: {size / 1e6:.1f} MB in {time.monotonic() - start:.1f} s")
         return mirror
     raise DataError(
-        f"{name} file {gz.removesuffix('.gz')} is missing from {raw} and could not be downloaded "
+        f"{name} file {fname} is missing from {raw} and could not be downloaded "
         f"({'; '.join(errors) or 'no mirror'}). " + _how_to_provide(name, raw)
     )
 
@@ -159,10 +167,10 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)  # stderr: progress, not the notebook's results
 
 
-def _fetch(url: str, dest: Path, md5: str) -> int:
-    """Write what ``url`` sends into ``dest``; return its size. A network problem, a stall (less
-    than ``SLOW_BYTES`` in ``STALL_S`` seconds) or the wrong content raises ``_MirrorFailed``;
-    an error writing ``dest`` (a full disk) propagates as the ``OSError`` it is."""
+def _fetch(url: str, dest: Path) -> int:
+    """Write what ``url`` sends into ``dest``; return its size. A network problem or a stall
+    (less than ``SLOW_BYTES`` in ``STALL_S`` seconds) raises ``_MirrorFailed``; an error writing
+    ``dest`` (a full disk) propagates as the ``OSError`` it is."""
     chunks: queue.Queue = queue.Queue()
     stop = threading.Event()
 
@@ -177,7 +185,7 @@ def _fetch(url: str, dest: Path, md5: str) -> int:
             chunks.put(err)
 
     threading.Thread(target=receive, daemon=True).start()
-    digest, size, window_start, window_bytes = hashlib.md5(), 0, time.monotonic(), 0
+    size, window_start, window_bytes = 0, time.monotonic(), 0
     try:
         with open(dest, "wb") as fh:
             while True:
@@ -191,7 +199,6 @@ def _fetch(url: str, dest: Path, md5: str) -> int:
                 if chunk is None:
                     break
                 fh.write(chunk)
-                digest.update(chunk)
                 size, window_bytes = size + len(chunk), window_bytes + len(chunk)
                 if size > MAX_BYTES:
                     raise _MirrorFailed(f"it sent over {MAX_BYTES // 1_000_000} MB, not the file")
@@ -199,9 +206,16 @@ def _fetch(url: str, dest: Path, md5: str) -> int:
                     window_start, window_bytes = time.monotonic(), 0
     finally:
         stop.set()
-    if digest.hexdigest() != md5:
-        raise _MirrorFailed(f"its {size:,} bytes are not the official file (md5 differs)")
     return size
+
+
+def _content_sha256(gz: Path) -> str | None:
+    """The SHA-256 of what ``gz`` unpacks to; None if it is not a whole gzip file."""
+    try:
+        with gzip.open(gz, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except (EOFError, gzip.BadGzipFile, zlib.error):
+        return None
 
 
 def _why(err: Exception) -> str:
@@ -241,13 +255,6 @@ def read_idx(path: Path, name: str) -> torch.Tensor:
     return data.view(count, 28, 28) if images else data
 
 
-def _torchvision_class(name: str) -> type:
-    """torchvision's own class for the data set ``name`` (imports torchvision, about 2 s)."""
-    import torchvision.datasets
-
-    return getattr(torchvision.datasets, name)
-
-
 class _CheckedFiles:
     """Make a torchvision MNIST-style dataset read through ``helpers.data.load_split`` (gz or
     unpacked, checked). Indexing, transforms and attributes stay torchvision's.
@@ -270,7 +277,10 @@ class _CheckedFiles:
 @cache
 def dataset_class(name: str) -> type:
     """torchvision's class for ``name``, reading through ``helpers.data.load_split``."""
-    return type(name, (_CheckedFiles, _torchvision_class(name)), {"__module__": __name__})
+    import torchvision.datasets  # here, not at the top: it takes about 2 s
+
+    base = getattr(torchvision.datasets, name)
+    return type(name, (_CheckedFiles, base), {"__module__": __name__})
 
 
 def __getattr__(attribute: str) -> type:
