@@ -1,5 +1,5 @@
-"""helpers.training.EarlyStopping: patience, best-weight restore, mode min/max, bad arguments,
-and with fit."""
+"""helpers.training.EarlyStopping: patience, best-weight restore, mode min/max, one model per
+instance, and with fit."""
 
 from __future__ import annotations
 
@@ -97,24 +97,10 @@ def test_restore_before_any_step_changes_nothing():
 
 
 @pytest.mark.parametrize(
-    "kwargs, error, message",
-    [
-        ({"patience": 0}, ValueError, "patience must be an integer >= 1, got 0"),
-        ({"patience": -2}, ValueError, "patience must be an integer >= 1, got -2"),
-        ({"patience": 2.5}, TypeError, "patience must be int, got 2.5"),
-        ({"patience": True}, TypeError, "patience must be int, got True"),
-        (
-            {"mode": "maximum"},
-            ValueError,
-            r"mode must be one of \['min', 'max', None\], got 'maximum'",
-        ),
-        ({"monitor": "accuracy"}, ValueError, r"monitor must be one of .*got 'accuracy'"),
-        ({"min_delta": -0.1}, ValueError, "min_delta must be >= 0, got -0.1"),
-        ({"min_delta": "0.1"}, TypeError, "min_delta must be float, got '0.1'"),
-    ],
+    "kwargs", [{"mode": "maximum"}, {"monitor": "accuracy"}, {"monitor": "val_loss", "mode": "max"}]
 )
-def test_bad_arguments_fail_in_one_sentence(kwargs, error, message):
-    with pytest.raises(error, match=message):
+def test_a_monitor_or_mode_that_would_pick_the_wrong_epoch_is_refused(kwargs):
+    with pytest.raises(ValueError, match=r"monitor must be one of .* got monitor="):
         EarlyStopping(**kwargs)
 
 
@@ -125,7 +111,7 @@ def test_the_mode_follows_from_the_monitored_metric():
     stopper = EarlyStopping(patience=2, monitor="val_acc")  # no mode given: accuracy is maximized
     stop, _ = replay(stopper, [0.5, 0.9, 0.6, 0.7])
     assert stop == 4 and stopper.best == 0.9 and stopper.best_epoch == 2
-    with pytest.raises(ValueError, match="mode must be 'max' .* for monitor='val_acc', got 'min'"):
+    with pytest.raises(ValueError, match="got monitor='val_acc', mode='min'"):
         EarlyStopping(monitor="val_acc", mode="min")
 
 
@@ -183,18 +169,3 @@ def test_fit_stops_early_and_ends_with_the_best_epochs_weights(tiny, monitor, mo
     assert (after["loss"] if monitor == "val_loss" else after["accuracy"]) == pytest.approx(
         best, abs=1e-6
     )
-
-
-def test_fit_names_an_early_stopping_class_passed_instead_of_an_instance():
-    from torch.utils.data import DataLoader, TensorDataset
-
-    from helpers.training import EarlyStopping, fit
-
-    model = torch.nn.Linear(4, 2)
-    loader = DataLoader(TensorDataset(torch.randn(8, 4), torch.randint(0, 2, (8,))), batch_size=4)
-    with pytest.raises(TypeError, match="got the class itself; write early_stopping=Early"):
-        fit(
-            model, loader, epochs=1, val_loader=loader, early_stopping=EarlyStopping, progress=False
-        )
-    with pytest.raises(TypeError, match="early_stopping must be EarlyStopping or None, got 'x'"):
-        fit(model, loader, epochs=1, early_stopping="x", progress=False)

@@ -1,26 +1,17 @@
 """Writing a file atomically: the one writer every helper and tool uses.
 
-``write_atomic(path, content)`` writes to a unique temporary file beside ``path``
-(``.<name>.<pid>-<random>.tmp``), flushes it to disk and only then renames it over ``path`` with
-``os.replace``, which is atomic. So:
+``write_atomic(path, content)`` writes a unique temporary file beside ``path``
+(``.<name>.<pid>-<random>.tmp``), flushes it to disk and only then renames it over ``path``
+(``os.replace`` is atomic). So a crash, Ctrl-C, ``kill`` or full disk mid-write leaves the
+previous ``path`` intact and no temporary file; the temporary file of a write killed outright
+(``kill -9``, power loss) is removed by the next write of the same ``path``; two processes never
+share a temporary name; the new file gets normal permissions (0644 under umask 022); a full disk
+raises :class:`WriteError` saying "no space left on device" and naming the file.
 
-* a crash, Ctrl-C, ``kill`` or full disk mid-write leaves the previous ``path`` intact, never a
-  half-written file, and no temporary file (on any error it is removed);
-* temporary files left by an earlier write that was killed outright (``kill -9``, power loss) are
-  removed by the next write of the same ``path``; two processes writing at once never share a
-  temporary name, and never delete each other's;
-* the new file gets the normal permissions of a new file (0644 under the usual umask 022);
-* a full disk raises :class:`WriteError` (an ``OSError``) saying "no space left on device" and
-  naming the file.
+``content`` is text (UTF-8), bytes, or a function that writes into a binary file::
 
-How to use it (``content`` is text, bytes, or a function that writes into a binary file)::
-
-    from helpers.files import write_atomic
-
-    write_atomic(path, json.dumps(data) + "\\n")                 # text, UTF-8
-    write_atomic(path, png_bytes)                               # bytes
-    write_atomic(path, nbformat.writes(nb) + "\\n")             # a notebook
-    write_atomic(path, lambda fh: torch.save(state, fh))        # streamed through a callback
+    write_atomic(path, json.dumps(data) + "\\n")
+    write_atomic(path, lambda fh: torch.save(state, fh))
 """
 
 from __future__ import annotations
@@ -48,17 +39,10 @@ class WriteError(OSError):
         self.errno = code
 
 
-def _temp_pattern(name: str) -> re.Pattern[str]:
-    return re.compile(re.escape(f".{name}.") + r"(\d+)-[0-9a-f]+\.tmp(\.[A-Za-z0-9]+)?")
-
-
 def temp_path(path: str | os.PathLike, suffix: str = "") -> Path:
     """A unique temporary name beside ``path``, ``.<name>.<pid>-<random>.tmp<suffix>``, for a tool
     that writes the file itself (papermill writing a notebook as it runs); it is not created.
-
-    :func:`clean_stale_temps` (and so the next :func:`write_atomic` of ``path``) removes it once
-    the process that chose it is gone. ``suffix`` is an extension such as ``".ipynb"``.
-    """
+    :func:`clean_stale_temps` removes it once the process that chose it is gone."""
     path = Path(path)
     return path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp{suffix}"
 
@@ -76,13 +60,10 @@ def _alive(pid: int) -> bool:
 
 
 def clean_stale_temps(path: str | os.PathLike) -> list[Path]:
-    """Remove the temporary files an earlier, killed write of ``path`` left; return them.
-
-    A temporary file is stale when the process that wrote it is gone (or it is over a day old;
-    on Windows, where a process cannot be probed safely, only the age counts).
-    """
+    """Remove the temporary files that earlier, killed writes of ``path`` left; return them. One
+    is stale when its process is gone or it is over a day old (on Windows: only the age)."""
     path = Path(path)
-    pattern = _temp_pattern(path.name)
+    pattern = re.compile(re.escape(f".{path.name}.") + r"(\d+)-[0-9a-f]+\.tmp(\.[A-Za-z0-9]+)?")
     removed = []
     try:
         entries = list(os.scandir(path.parent))
@@ -90,11 +71,11 @@ def clean_stale_temps(path: str | os.PathLike) -> list[Path]:
         return removed
     for entry in entries:
         match = pattern.fullmatch(entry.name)
-        if not match:
-            continue
         try:
-            old = time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_S
-            if old or not _alive(int(match.group(1))):
+            if match and (
+                time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_S
+                or not _alive(int(match.group(1)))
+            ):
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
         except OSError:  # already gone (another process cleaned it), or not ours to remove
@@ -102,45 +83,25 @@ def clean_stale_temps(path: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def disk_full(err: BaseException) -> bool:
-    """Whether ``err`` (or what it was raised from) is a full disk or an exhausted quota.
-
-    ``torch.save`` reports a failed write as a ``RuntimeError`` from its C++ writer, so the
-    errno of the ``OSError`` underneath is looked for along the chain of causes too.
-    """
-    seen = 0
-    while err is not None and seen < 8:
+def disk_full(err: BaseException | None) -> bool:
+    """Whether ``err``, or an error it was raised from, is a full disk or an exhausted quota
+    (``torch.save`` wraps the ``OSError`` of a failed write in a ``RuntimeError``)."""
+    for _ in range(8):
+        if err is None:
+            return False
         if isinstance(err, OSError) and err.errno in _FULL:
             return True
         err = err.__cause__ or err.__context__
-        seen += 1
     return False
-
-
-def _space_left(folder: Path) -> int | None:
-    try:
-        stat = os.statvfs(folder)
-    except (OSError, AttributeError):  # AttributeError: no statvfs on Windows
-        return None
-    return stat.f_bavail * stat.f_frsize
 
 
 def write_atomic(path: str | os.PathLike, content: Content, *, encoding: str = "utf-8") -> Path:
     """Write ``content`` to ``path`` atomically (see the module's docstring); return ``path``.
 
-    ``content`` is a ``str`` (written with ``encoding``), ``bytes``, or a function called with the
-    temporary file opened for binary writing. Missing parent folders are created. Raises
-    :class:`WriteError` naming ``path`` for a full disk, a read-only or missing folder, a parent
-    that is a file, or a ``path`` that is a folder; any error of the callback propagates, after
-    the temporary file is removed.
+    Missing parent folders are created. Raises :class:`WriteError` naming ``path`` for a full
+    disk, a read-only or missing folder, a parent that is a file, or a ``path`` that is a
+    folder; an error of a ``content`` function propagates, after the temporary file is removed.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    if not isinstance(content, (str, bytes, bytearray, memoryview)) and not callable(content):
-        raise TypeError(
-            f"content must be str, bytes or a function that writes into a binary file, "
-            f"got {type(content).__name__}"
-        )
     path = Path(path)
     if path.is_dir():
         raise WriteError(errno.EISDIR, f"cannot write {path}: it is a folder")
@@ -165,8 +126,7 @@ def write_atomic(path: str | os.PathLike, content: Content, *, encoding: str = "
             if callable(content):
                 content(fh)
             else:
-                data = content.encode(encoding) if isinstance(content, str) else content
-                fh.write(data)
+                fh.write(content.encode(encoding) if isinstance(content, str) else content)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -175,8 +135,7 @@ def write_atomic(path: str | os.PathLike, content: Content, *, encoding: str = "
             os.unlink(tmp)
         except OSError:
             pass
-        space = _space_left(path.parent)
-        if disk_full(err) or (isinstance(err, Exception) and space is not None and space == 0):
+        if disk_full(err):
             raise WriteError(
                 errno.ENOSPC,
                 f"cannot write {path}: no space left on device; free some space and run again "
