@@ -1,4 +1,5 @@
-"""helpers.optim: range test, schedule traces, colours, timing; and fit's NaN guard."""
+"""helpers.optim: the range test, schedule traces, one colour per name; and (helpers.training)
+fit's NaN guard."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import torch
 from torch import nn
 
 from helpers.optim import (
-    PALETTE,
     colors_for,
     lr_range_test,
     lr_trace,
@@ -18,6 +18,7 @@ from helpers.optim import (
     range_test_pick,
     smooth,
 )
+from helpers.plots import PALETTE
 from helpers.training import TrainingDiverged, fit
 
 
@@ -36,8 +37,6 @@ def test_smooth_is_a_bias_corrected_moving_average():
     assert smooth([2.0, 2.0, 2.0]) == pytest.approx([2.0, 2.0, 2.0])
     out = smooth([0.0, 1.0], beta=0.5)
     assert out == pytest.approx([0.0, 0.5 / 0.75])
-    with pytest.raises(ValueError, match="beta must be in"):
-        smooth([1.0], beta=1.0)
 
 
 def test_lr_range_test_grows_the_rate_exponentially_and_stops_on_blow_up():
@@ -50,20 +49,9 @@ def test_lr_range_test_grows_the_rate_exponentially_and_stops_on_blow_up():
     assert lrs[0] == pytest.approx(1e-4) and len(lrs) == len(result["loss"])
     ratios = [b / a for a, b in zip(lrs, lrs[1:])]
     assert all(r == pytest.approx(ratios[0]) for r in ratios)
-    assert len(lrs) < 50  # 1e4 on a linear model blows up before the end
+    assert 8 < len(lrs) < 50  # the 8 batches cycled; 1e4 blows a linear model up before the end
     pick = range_test_pick(result)
     assert lrs[0] / 10 <= pick <= lrs[-1] / 10
-
-
-def test_lr_range_test_refuses_bad_arguments():
-    model = nn.Linear(2, 2)
-    opt = torch.optim.SGD(model.parameters())
-    with pytest.raises(ValueError, match="end must be larger than start"):
-        lr_range_test(model, toy_loader(), opt, start=1.0, end=0.1)
-    with pytest.raises(ValueError, match="steps must be >= 2"):
-        lr_range_test(model, toy_loader(), opt, steps=1)
-    with pytest.raises(ValueError, match="start must be > 0, got 0.0"):
-        lr_range_test(model, toy_loader(), opt, start=0.0)
 
 
 def test_lr_trace_follows_the_schedulers():
@@ -80,16 +68,14 @@ def test_lr_trace_follows_the_schedulers():
         metrics=[1.0] * 5,
     )
     assert plateau[0] == 1.0 and plateau[-1] < 1.0
-    with pytest.raises(ValueError, match="metrics must be given"):
-        lr_trace(lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o), 1.0, 3)
 
 
 def test_colors_are_fixed_per_name_and_the_race_plot_keeps_them():
     names = ["GD", "SGD", "Adam"]
     colors = colors_for(names)
-    assert list(colors.values()) == list(PALETTE[:3])
-    with pytest.raises(ValueError, match="at most"):
-        colors_for([str(i) for i in range(len(PALETTE) + 1)])
+    assert list(colors.values()) == list(PALETTE[:3])  # the course's one palette
+    many = colors_for([str(i) for i in range(10)])  # then greys
+    assert list(many.values())[:8] == list(PALETTE) and len(set(many.values())) == 10
     curves = {n: torch.rand(2, 4) * 100 for n in names}
     fig = plot_race(curves, colors, zoom_out=["GD"])
     left, right = fig.axes[:2]
