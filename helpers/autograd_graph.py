@@ -1,8 +1,8 @@
 """Walking and drawing autograd's backward graph, with matplotlib only (no graphviz binary).
 
-Notebook 02 walks the graph by hand first (``grad_fn``, ``next_functions``); these functions are
-the plumbing for drawing it and measuring its size. They use only public attributes of the
-backward nodes: ``next_functions``, ``name()`` and, for leaves, ``variable``.
+Notebook 02 walks the graph by hand first (``grad_fn``, ``next_functions``); these are the
+plumbing to draw it and to measure it. They use only public attributes of the backward nodes:
+``next_functions``, ``name()`` and, for a leaf, ``variable``.
 """
 
 from __future__ import annotations
@@ -12,19 +12,13 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
-NODE_COLOUR = "#a2c8ec"  # backward nodes (tableau-colorblind10, light blue)
-LEAF_COLOUR = "#ffbc79"  # AccumulateGrad: a leaf tensor's .grad (light orange)
+from .plots import COLORS
 
-
-def _check_node(root: Any) -> None:
-    if not hasattr(root, "next_functions"):
-        raise TypeError(
-            "root must be a backward node (a tensor's grad_fn), got "
-            f"{type(root).__name__}; a tensor with grad_fn None was not computed from "
-            "tensors that require a gradient"
-        )
+NODE_COLOUR = to_rgba(COLORS["sky blue"], 0.45)  # backward nodes; light, so the text reads
+LEAF_COLOUR = to_rgba(COLORS["orange"], 0.45)  # AccumulateGrad: a leaf tensor's .grad
 
 
 def is_leaf_node(node: Any) -> bool:
@@ -33,18 +27,19 @@ def is_leaf_node(node: Any) -> bool:
 
 
 def graph_layers(root: Any) -> tuple[list[list[Any]], list[tuple[Any, Any]]]:
-    """The nodes of the backward graph below ``root`` by depth, and its edges.
+    """The nodes of the backward graph below ``root`` (a tensor's ``grad_fn``) by depth, and its
+    edges ``(node, child)``, one per entry of ``next_functions`` that is not ``None`` (an input
+    that needs no gradient).
 
     A node's depth is the length of the *longest* path from ``root`` to it, so every edge points
-    one or more layers down. Returns ``(layers, edges)``: ``layers[d]`` lists the nodes at depth
-    ``d`` (``layers[0] == [root]``), ``edges`` lists ``(node, child)`` pairs, one per entry of
-    ``node.next_functions`` that is not ``None`` (``None`` marks an input needing no gradient).
+    one or more layers down; ``layers[0] == [root]``.
 
     >>> x = torch.ones(2, requires_grad=True)
     >>> [[type(n).__name__ for n in layer] for layer in graph_layers((x * 2).sum().grad_fn)[0]]
     [['SumBackward0'], ['MulBackward0'], ['AccumulateGrad']]
     """
-    _check_node(root)
+    # a common slip: a tensor's grad_fn is None when no input of it requires a gradient
+    assert root is not None, "root is None: pass the grad_fn of a tensor computed with autograd"
     depth, edges, stack = {root: 0}, [], [root]
     while stack:
         node = stack.pop()
@@ -55,11 +50,10 @@ def graph_layers(root: Any) -> tuple[list[list[Any]], list[tuple[Any, Any]]]:
             if depth.get(child, -1) < depth[node] + 1:
                 depth[child] = depth[node] + 1
                 stack.append(child)
-    edges = list(dict.fromkeys(edges))  # a node revisited deeper re-adds its edges
     layers: list[list[Any]] = [[] for _ in range(max(depth.values()) + 1)]
     for node, d in depth.items():
         layers[d].append(node)
-    return layers, edges
+    return layers, list(dict.fromkeys(edges))  # a node revisited deeper adds its edges again
 
 
 def graph_size(root: Any) -> int:
@@ -68,7 +62,7 @@ def graph_size(root: Any) -> int:
 
 
 def node_label(node: Any, names: Mapping[int, str] | None = None) -> str:
-    """``"ReluBackward0"`` for an operation; for a leaf, its name from ``names`` (keyed by
+    """``"ReluBackward0"`` for an operation; for a leaf, its name in ``names`` (keyed by
     ``id(tensor)``), else ``"leaf"``."""
     if is_leaf_node(node):
         return (names or {}).get(id(node.variable), "leaf")
@@ -78,14 +72,12 @@ def node_label(node: Any, names: Mapping[int, str] | None = None) -> str:
 def draw_graph(
     root: Any, names: Mapping[int, str] | None = None, title: str = "Backward graph"
 ) -> Figure:
-    """Draw the backward graph below ``root``, one row per depth, gradients flowing downwards.
+    """Draw the backward graph below ``root``, one row per depth, gradients flowing down.
 
     ``names`` maps ``id(tensor)`` to a label for leaf tensors, e.g.
-    ``{id(p): name for name, p in model.named_parameters()}``. Returns the figure.
+    ``{id(p): name for name, p in model.named_parameters()}``.
     """
     layers, edges = graph_layers(root)
-    if names is not None and not isinstance(names, Mapping):
-        raise TypeError(f"names must be a mapping from id(tensor) to str, got {type(names)}")
     width = max(len(layer) for layer in layers)
     pos = {
         node: (i - (len(layer) - 1) / 2, -d)
@@ -93,20 +85,14 @@ def draw_graph(
         for i, node in enumerate(layer)
     }
     fig, ax = plt.subplots(figsize=(max(6.0, 2.2 * width), 0.75 * len(layers) + 1))
+    arrow = {"arrowstyle": "->", "color": "grey", "shrinkA": 11, "shrinkB": 11}
     for parent, child in edges:
-        ax.annotate(
-            "",
-            xy=pos[child],
-            xytext=pos[parent],
-            arrowprops={"arrowstyle": "->", "color": "grey", "shrinkA": 11, "shrinkB": 11},
-        )
-    for node, (px, py) in pos.items():
-        colour = LEAF_COLOUR if is_leaf_node(node) else NODE_COLOUR
-        ax.text(px, py, node_label(node, names), ha="center", va="center", fontsize=9,
-                bbox={"boxstyle": "round", "fc": colour, "ec": "grey"})  # fmt: skip
-    ax.set_xlim(-width / 2 - 0.2, width / 2 + 0.2)
-    ax.set_ylim(-len(layers) + 0.5, 0.5)
-    ax.set_title(title)
+        ax.annotate("", xy=pos[child], xytext=pos[parent], arrowprops=arrow)
+    for node, (x, y) in pos.items():
+        box = {"boxstyle": "round", "ec": "grey"}
+        box["fc"] = LEAF_COLOUR if is_leaf_node(node) else NODE_COLOUR
+        ax.text(x, y, node_label(node, names), ha="center", va="center", fontsize=9, bbox=box)
+    ax.set(xlim=(-width / 2 - 0.2, width / 2 + 0.2), ylim=(-len(layers) + 0.5, 0.5), title=title)
     ax.set_ylabel("backward steps from the root")
     ax.set_yticks([-d for d in range(len(layers))], [str(d) for d in range(len(layers))])
     ax.set_xticks([])
@@ -119,13 +105,11 @@ def draw_graph(
 
 
 def saved_tensor_shapes(fn: Any, *args: Any) -> tuple[Any, list[tuple[int, ...]]]:
-    """Run ``fn(*args)`` and list the shapes of the tensors autograd saves for backward.
+    """Run ``fn(*args)`` and list the shapes of the tensors autograd saves for the backward pass.
 
-    Uses the public ``torch.autograd.graph.saved_tensors_hooks``: every tensor an operation
-    saves passes through the pack hook once. Returns ``(fn's output, shapes in saving order)``.
+    Every tensor an operation saves passes once through the pack hook of the public
+    ``torch.autograd.graph.saved_tensors_hooks``. Returns ``(fn's output, shapes in order)``.
     """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     shapes: list[tuple[int, ...]] = []
 
     def pack(t: torch.Tensor) -> torch.Tensor:
