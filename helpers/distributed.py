@@ -18,8 +18,6 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DistributedSampler
 
-from ._internal.checks import check_choice, check_positive_int, check_type
-
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 
@@ -32,10 +30,6 @@ def init_distributed(
     ``cuda:LOCAL_RANK``) and gloo otherwise (the CPU). ``timeout_s`` bounds the rendezvous and
     every collective: a rank that waits longer for its peers fails instead of hanging.
     """
-    check_choice("backend", backend, ("auto", "gloo", "nccl"))
-    check_type("timeout_s", timeout_s, float)
-    if timeout_s <= 0:
-        raise ValueError(f"timeout_s must be > 0, got {timeout_s!r}")
     missing = [name for name in TORCHRUN_ENV if name not in os.environ]
     if missing:
         raise RuntimeError(
@@ -45,8 +39,6 @@ def init_distributed(
     if backend == "auto":
         backend = "nccl" if torch.cuda.is_available() else "gloo"
     if backend == "nccl":
-        if not torch.cuda.is_available():
-            raise ValueError("backend='nccl' needs CUDA GPUs; use 'gloo' on the CPU")
         device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
         torch.cuda.set_device(device)
     else:
@@ -92,13 +84,6 @@ def shard_indices(
     padded by repeating indices so that all ranks get the same count, hence the same number of
     steps (a rank with one step more would wait for its peers' gradients forever).
     """
-    check_positive_int("n", n)
-    check_positive_int("world_size", world_size)
-    check_type("rank", rank, int)
-    if not 0 <= rank < world_size:
-        raise ValueError(f"rank must be in [0, {world_size - 1}], got {rank!r}")
-    check_positive_int("epoch", epoch, allow_zero=True)
-    check_type("seed", seed, int)
     sampler = DistributedSampler(
         range(n), num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed
     )

@@ -10,27 +10,23 @@ target accuracy, its validation checks included.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
-from collections.abc import Callable, Sized
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._internal.checks import check_positive_int, check_range, check_type
 from ._internal.machine import load_average
-from .training import _model_device, adam, evaluate
+from .training import adam, evaluate
 
 
 @dataclass
 class Stopwatch:
-    """Wall time, this process's CPU time and the load average around a block of code.
-
-    >>> with Stopwatch() as watch:
-    ...     _ = sum(range(1000))
-    >>> watch.wall >= 0 and watch.cpu >= 0
-    True
+    """Wall time, this process's CPU time and the load average around a block of code:
+    ``with Stopwatch() as watch: ...``, then ``watch.wall``, ``watch.cpu``, ``watch.summary()``.
 
     ``cpu / wall`` is how many cores the block kept busy on average: about the thread count on
     a quiet machine, much less when other programs take the cores.
@@ -66,19 +62,18 @@ class Stopwatch:
 
 
 def channels_last(model: nn.Module, device: str | torch.device = "cpu") -> nn.Module:
-    """Move ``model`` to ``device`` in channels-last memory format (NHWC): the values of one pixel
-    across channels lie next to each other, the layout oneDNN's CPU convolutions prefer. The
-    arithmetic, and so the outputs up to rounding, are unchanged. Returns the model."""
-    check_type("model", model, nn.Module)
+    """Move ``model`` to ``device`` in channels-last memory format (NHWC), the layout oneDNN's CPU
+    convolutions prefer: a pixel's channels lie side by side. The outputs are unchanged up to
+    rounding. Returns the model."""
     return model.to(device, memory_format=torch.channels_last)
 
 
 def native_bf16(device: str | torch.device = "cpu") -> bool:
     """Whether ``device`` computes in bfloat16 natively, so that autocasting to it is faster.
 
-    True for a CUDA GPU that supports bfloat16, and for an x86 CPU with AVX-512 BF16 or AMX
-    instructions (recent server CPUs, AMD Zen 4 and later); False elsewhere (most laptop CPUs,
-    Apple's MPS), where PyTorch would emulate bfloat16 in float32 and a step would get slower.
+    True for a CUDA GPU with bfloat16, and an x86 CPU with AVX-512 BF16 or AMX (recent server
+    CPUs, AMD Zen 4 and later); False elsewhere (most laptops, Apple's MPS), where PyTorch would
+    emulate bfloat16 in float32 and a step would get slower.
     """
     device = torch.device(device)
     if device.type == "cuda":
@@ -88,22 +83,24 @@ def native_bf16(device: str | torch.device = "cpu") -> bool:
             return torch.cuda.is_bf16_supported(including_emulation=False)
         except TypeError:
             return torch.cuda.is_bf16_supported()
-    if device.type != "cpu":
-        return False
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu, torch >= 2.3
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+    return device.type == "cpu" and any(getattr(torch.cpu, c, lambda: False)() for c in checks)
 
 
 def autocast_bf16(device: str | torch.device, enabled: bool) -> contextlib.AbstractContextManager:
     """``torch.autocast`` to bfloat16 on ``device`` when ``enabled``, else a context that does
-    nothing. Inside it, convolutions and matrix products run in bfloat16 (8 significant bits,
-    float32's range) and their outputs stay bfloat16; the weights stay float32. Compute the
-    loss outside the block, on ``logits.float()``, as :func:`seconds_per_image` does."""
-    check_type("enabled", enabled, bool)
-    device = torch.device(device)
+    nothing. Inside, convolutions and matrix products compute in bfloat16 (8 significant bits,
+    float32's range) and return bfloat16; the weights stay float32. Compute the loss outside,
+    on ``logits.float()``."""
     if not enabled:
         return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16)
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+
+
+def _sync() -> None:
+    """Wait for the GPU's queued work, so that the clock measures it too."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
 
 
 def seconds_per_image(
@@ -116,15 +113,10 @@ def seconds_per_image(
     num_classes: int = 10,
     bf16: bool = False,
 ) -> float:
-    """Fastest of ``repeats`` timings of ``steps`` training steps (forward, cross-entropy,
-    backward, Adam step) on random data, per image. The fastest repeat is the one least
-    disturbed by other programs. The model keeps its device and memory format; it is trained
-    on noise, so pass a fresh one. ``bf16=True`` runs the forward pass under
-    :func:`autocast_bf16`."""
-    check_type("model", model, nn.Module)
-    check_positive_int("batch_size", batch_size)
-    check_positive_int("steps", steps)
-    check_positive_int("repeats", repeats)
+    """Seconds per image of a training step (forward, cross-entropy, backward, Adam step) on
+    random data: the fastest of ``repeats`` timings of ``steps`` steps, the one least disturbed
+    by other programs. The model keeps its device and memory format and is trained on noise:
+    pass a fresh one. ``bf16=True`` runs the forward pass under :func:`autocast_bf16`."""
     device = next(model.parameters()).device
     optimizer = adam(model)
     x = torch.randn(batch_size, *image_shape, device=device)
@@ -140,24 +132,12 @@ def seconds_per_image(
 
     model.train()
     step()  # warm-up: first-call allocations and kernel choices
-    best = float("inf")
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        best = min(best, (time.perf_counter() - start) / (steps * batch_size))
-    return best
+    return min(time_per_step(step, steps, warmup=0) for _ in range(repeats)) / batch_size
 
 
 def time_per_step(step: Callable[[], object], steps: int, *, warmup: int = 3) -> float:
     """Seconds per call of ``step()``: ``warmup`` untimed calls, then the mean over ``steps``
     timed calls (waiting for a GPU to finish before reading the clock)."""
-    check_positive_int("steps", steps)
-    check_positive_int("warmup", warmup, allow_zero=True)
     for _ in range(warmup):
         step()
     _sync()
@@ -166,11 +146,6 @@ def time_per_step(step: Callable[[], object], steps: int, *, warmup: int = 3) ->
         step()
     _sync()
     return (time.perf_counter() - start) / steps
-
-
-def _sync() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
 
 
 def train_to_target(
@@ -185,58 +160,40 @@ def train_to_target(
     checks_per_epoch: int = 4,
     bf16: bool = False,
 ) -> dict:
-    """Train ``model`` (already on its device and in its memory format) for ``epochs`` epochs of
-    ``train_loader``: Adam, one-cycle to ``max_lr`` over all the steps, cross-entropy with
-    ``label_smoothing``. The validation accuracy on ``val_loader`` is checked every
-    ``1 / checks_per_epoch`` of an epoch until it reaches ``target``, and once more after the
-    last step. With ``bf16=True`` every forward pass runs under autocast to bfloat16; the loss
-    is computed in float32.
+    """Train ``model`` (on its device, in its memory format) for ``epochs`` epochs (a fraction is
+    allowed) with Adam, a one-cycle schedule up to ``max_lr``, cross-entropy with
+    ``label_smoothing``, and the forward passes in bfloat16 if ``bf16``; check the validation
+    accuracy every ``1 / checks_per_epoch`` epoch until it reaches ``target``, and after the last
+    step.
 
-    Returns ``{"seconds_to_target", "epochs_to_target"}`` (``None`` when the target was never
-    reached; the seconds are wall time since the start, checks included), ``"checks"`` (a list
-    of ``(epochs done, wall seconds, validation accuracy)``), ``"steps"``, and ``"wall"``,
-    ``"cpu"``, ``"load"`` of the whole run (see :class:`Stopwatch`).
+    Returns ``"seconds_to_target"`` and ``"epochs_to_target"`` (None if never reached; wall time
+    since the start, the checks included), ``"checks"`` (``(epochs done, seconds, accuracy)``
+    each), ``"steps"``, and the run's ``"wall"``, ``"cpu"`` and ``"load"`` (see :class:`Stopwatch`).
     """
-    check_type("model", model, nn.Module)
-    check_type("epochs", epochs, float)
-    if epochs <= 0:
-        raise ValueError(f"epochs must be > 0 (a fraction is allowed), got {epochs!r}")
-    check_type("max_lr", max_lr, float)
-    if max_lr <= 0:
-        raise ValueError(f"max_lr must be > 0, got {max_lr!r}")
-    check_range("label_smoothing", label_smoothing, 0.0, 1.0)
-    check_range("target", target, 0.0, 1.0)
-    check_positive_int("checks_per_epoch", checks_per_epoch)
-    check_type("bf16", bf16, bool)
-    device = _model_device(model)
-    if not isinstance(train_loader, Sized) or len(train_loader) == 0:
-        raise ValueError("train_loader must have a length (batches per epoch) of at least 1")
+    device = next(model.parameters()).device
     per_epoch = len(train_loader)
     steps = max(1, round(epochs * per_epoch))
     check_every = max(1, per_epoch // checks_per_epoch)
     optimizer = adam(model, lr=max_lr)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=steps)
-    step, reached, checks = 0, None, []
+    batches = (batch for _ in itertools.count() for batch in train_loader)  # epoch after epoch
+    reached, checks = None, []
     with Stopwatch() as watch:
-        while step < steps:  # whole epochs, then the first part of the next one
-            for x, y in train_loader:
-                model.train()
+        for step, (x, y) in enumerate(itertools.islice(batches, steps), 1):
+            model.train()
+            with autocast_bf16(device, bf16):
+                logits = model(x)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            if step == steps or (reached is None and step % check_every == 0):
                 with autocast_bf16(device, bf16):
-                    logits = model(x)
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                if step == steps or (reached is None and step % check_every == 0):
-                    with autocast_bf16(device, bf16):
-                        accuracy = evaluate(model, val_loader)["accuracy"]  # waits for the GPU
-                    checks.append((step / per_epoch, watch.elapsed(), accuracy))
-                    if reached is None and accuracy >= target:
-                        reached = checks[-1]
-                if step == steps:
-                    break
+                    accuracy = evaluate(model, val_loader)["accuracy"]  # waits for the GPU
+                checks.append((step / per_epoch, watch.elapsed(), accuracy))
+                if reached is None and accuracy >= target:
+                    reached = checks[-1]
     return {
         "seconds_to_target": None if reached is None else reached[1],
         "epochs_to_target": None if reached is None else reached[0],
