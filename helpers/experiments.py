@@ -1,11 +1,8 @@
-"""A fair comparison harness: train configurations that differ in one remedy, seed by seed.
+"""A fair comparison of remedies for overfitting (notebook 06 writes the idea out first).
 
-Notebook 06 writes the idea out in a few lines first. Two runs with the same seed share the data
-(the first ``n`` images of one fixed training pool, one validation set), the initial weights
-(``torch.manual_seed(seed)`` right before the model is built; dropout has no parameters), the
-batch order (the loader's own generator, seeded with ``seed``; augmentation draws from another,
-so switching it on leaves the order alone) and the budget (the same epochs, unless early stopping
-ends a run sooner). Whatever differs between their results is caused by the configuration.
+Two runs with the same seed share the data (the first ``n`` images of one pool), the initial
+weights, the batch order (augmentation draws from a generator of its own) and the epochs, so
+whatever differs between their results is caused by the configuration.
 """
 
 from __future__ import annotations
@@ -25,14 +22,9 @@ from .training import EarlyStopping, adam, fit, predict
 
 @dataclass(frozen=True)
 class Config:
-    """Everything that may differ between two runs of a comparison; the defaults are the baseline.
-
-    ``sizes``: the MLP's layers; ``dropout``: its rate after each hidden layer; ``optimizer``:
-    ``"adam"`` or ``"adamw"``, with ``lr`` and ``weight_decay``; ``l1``: the strength of an L1
-    penalty; ``augment``: random rotations and shifts; ``label_smoothing``: of the cross-entropy;
-    ``patience``: early stopping on validation accuracy (None: off); ``n``: training images;
-    ``epochs``: the budget.
-    """
+    """What may differ between two runs (the defaults: the baseline). ``optimizer`` is
+    ``"adam"`` or ``"adamw"``; ``l1`` the strength of an L1 penalty; ``patience`` early stopping
+    on validation accuracy (None: off); ``n`` the training images."""
 
     sizes: tuple[int, ...] = (784, 512, 512, 10)
     dropout: float = 0.0
@@ -52,8 +44,7 @@ class Config:
 
 
 def _optimizer(model: nn.Module, config: Config) -> torch.optim.Optimizer:
-    """Adam as ``fit`` builds it, or AdamW; fused where the device has the kernel (the same
-    update, faster)."""
+    """Adam as ``fit`` builds it, or AdamW, fused where the device has the kernel."""
     kwargs = {"lr": config.lr, "weight_decay": config.weight_decay}
     if config.optimizer == "adam":
         return adam(model, **kwargs)
@@ -65,9 +56,8 @@ def _optimizer(model: nn.Module, config: Config) -> torch.optim.Optimizer:
 
 
 class Harness:
-    """Train and measure :class:`Config` runs on one training pool (``pool_x [N, 28, 28]``
-    uint8, ``pool_y [N]``, in a fixed order) and one validation set; every ``(config, seed)``
-    run is cached, so a configuration in several comparisons is trained once."""
+    """Trains :class:`Config` runs on one training pool (``pool_x [N, 28, 28]`` uint8, in a
+    fixed order) and measures them on one validation set; a ``(config, seed)`` runs once."""
 
     def __init__(
         self,
@@ -79,47 +69,41 @@ class Harness:
         batch_size: int = 64,
         device: str | torch.device = "cpu",
     ):
-        self.pool_x, self.pool_y, self.batch_size, self.device = pool_x, pool_y, batch_size, device
+        self.pool_x, self.pool_y = pool_x, pool_y
+        self.loader_args = {"batch_size": batch_size, "device": device}
         self.val_loader = InMemoryLoader(val_x, val_y, batch_size=len(val_y), device=device)
         self.results: dict[tuple[Config, int], dict[str, Any]] = {}
         self.n_runs = 0
 
     def model(self, config: Config, seed: int) -> nn.Module:
-        """The initial model of ``config`` for ``seed``: it depends on the sizes and the seed."""
+        """The initial model: it depends on ``config.sizes`` and ``seed`` only."""
         torch.manual_seed(seed)  # the initial weights, then the dropout masks
-        return mlp(config.sizes, dropout=config.dropout).to(self.device)
+        return mlp(config.sizes, dropout=config.dropout).to(self.loader_args["device"])
 
     def run(self, config: Config, seed: int, *, curves: bool = False) -> dict[str, Any]:
-        """Train ``config`` with ``seed`` (always) and cache the result for :meth:`trained`.
-
-        Returns the model, the history (validation columns filled if ``curves`` or early
-        stopping asks; the results are the same either way), the epochs run, the accuracy on
-        (up to 5,000 of) the clean training images in eval mode, the validation accuracy, loss
-        and expected calibration error, and the gap ``train_acc - val_acc``.
-        """
+        """Train ``config`` with ``seed`` (always; cached for :meth:`trained`): the model, the
+        history (with validation curves if ``curves``), the epochs, the accuracy on (up to 5,000
+        of) the clean training images, the validation accuracy, loss and calibration error, and
+        the gap ``train_acc - val_acc``."""
         if config.n > len(self.pool_y):  # slicing would train on fewer images without a word
             raise ValueError(
                 f"config.n must be at most the pool's {len(self.pool_y)}, got {config.n}"
             )
         model, x, y = self.model(config, seed), self.pool_x[: config.n], self.pool_y[: config.n]
         self.n_runs += 1
-        shuffle = torch.Generator().manual_seed(seed)
-        augment = augmentation(generator=torch.Generator().manual_seed(10_000 + seed))
-        train_loader = InMemoryLoader(
-            x,
-            y,
-            batch_size=self.batch_size,
-            shuffle=True,
-            device=self.device,
-            generator=shuffle,
-            transform=augment if config.augment else None,
+        augment = None
+        if config.augment:  # from a generator of its own, so that the batch order stays the same
+            augment = augmentation(generator=torch.Generator().manual_seed(10_000 + seed))
+        order = torch.Generator().manual_seed(seed)
+        train = InMemoryLoader(
+            x, y, **self.loader_args, shuffle=True, generator=order, transform=augment
         )
         stopper = None
         if config.patience is not None:
             stopper = EarlyStopping(config.patience, monitor="val_acc", mode="max")
         history = fit(
             model,
-            train_loader,
+            train,
             epochs=config.epochs,
             optimizer=_optimizer(model, config),
             val_loader=self.val_loader if curves or stopper else None,
