@@ -1,8 +1,7 @@
 """Classification metrics written with tensors: the ones notebook 05 derives step by step.
 
-The conventions are scikit-learn's (the tests compare against it): a 0/0 precision, recall or F1
-is 0, and still counts in a macro average. Where scikit-learn returns NaN (a ROC AUC on targets
-of one class), these functions raise ``ValueError``: a NaN headline number is a bug, not a result.
+scikit-learn's conventions (the tests compare against it): a 0/0 precision, recall or F1 is 0.
+Where scikit-learn returns NaN (ROC AUC on targets of one class), these raise ``ValueError``.
 """
 
 from __future__ import annotations
@@ -17,9 +16,8 @@ import torch.nn.functional as F
 def confusion_matrix(
     targets: torch.Tensor, predictions: torch.Tensor, num_classes: int | None = None
 ) -> torch.Tensor:
-    """Counts ``[C, C]``: entry ``[i, j]`` is the number of examples of class ``i`` predicted as
-    ``j``, with one ``bincount``. Pass ``num_classes`` so that a class absent from both still gets
-    its row and column (the default: one more than the largest class seen)."""
+    """``[C, C]`` counts: entry ``[i, j]`` counts class ``i`` predicted as ``j``. Pass
+    ``num_classes`` to give a class absent from both its row and column."""
     targets, predictions = targets.long().cpu(), predictions.long().cpu()
     assert targets.shape == predictions.shape, "one prediction per target"
     seen = int(max(targets.max(), predictions.max())) + 1
@@ -31,13 +29,9 @@ def confusion_matrix(
 
 
 def precision_recall_f1(confusion: torch.Tensor, average: str | None = None) -> dict:
-    """Precision ``TP / (TP + FP)``, recall ``TP / (TP + FN)``, F1 ``2 TP / (2 TP + FP + FN)``
-    and support (examples) of each class, from a confusion matrix: float64 tensors ``[C]``.
-
-    Or floats, averaged: ``"macro"`` the plain mean over classes (macro F1 is the mean of the
-    F1s, not the F1 of the means), ``"weighted"`` weighted by support, ``"micro"`` from the pooled
-    counts (all three then equal the accuracy).
-    """
+    """Precision, recall, F1 and support of each class from a confusion matrix (float64 ``[C]``),
+    or averaged (floats): ``"macro"`` over classes, ``"weighted"`` by support, ``"micro"`` over
+    the pooled counts (then precision, recall and F1 all equal the accuracy)."""
     cm = confusion.long().cpu()
     tp, support = cm.diag().double(), cm.sum(1)
     fp, fn = cm.sum(0) - tp, support - tp
@@ -48,7 +42,7 @@ def precision_recall_f1(confusion: torch.Tensor, average: str | None = None) -> 
         return torch.where(den > 0, num / den.clamp(min=1), 0.0)  # 0/0 is 0
 
     scores = {"precision": ratio(tp, tp + fp), "recall": ratio(tp, tp + fn)}
-    scores["f1"] = ratio(2 * tp, 2 * tp + fp + fn)
+    scores["f1"] = ratio(2 * tp, 2 * tp + fp + fn)  # the mean of the F1s, not F1 of the means
     if average is None:
         return {**scores, "support": support}
     assert average in ("macro", "micro", "weighted"), f"no average called {average!r}"
@@ -58,11 +52,10 @@ def precision_recall_f1(confusion: torch.Tensor, average: str | None = None) -> 
 
 
 def _ranked(scores: torch.Tensor, targets: torch.Tensor, what: str, negatives: bool = True):
-    """Distinct thresholds (descending), with the true and false positives at ``score >=
-    threshold``. Raises ``ValueError`` when a rate would be 0/0 (one class only)."""
+    """The distinct scores (descending), with the true and false positives at ``score >= it``."""
     scores, targets = scores.detach().double().cpu(), targets.cpu().bool()
     positives = int(targets.sum())
-    if positives == 0 or (negatives and positives == len(targets)):
+    if positives == 0 or (negatives and positives == len(targets)):  # a rate would be 0/0
         only = "negatives" if positives == 0 else "positives"
         raise ValueError(f"{what} is undefined when the targets hold only {only}")
     order = torch.argsort(scores, descending=True, stable=True)
@@ -74,15 +67,11 @@ def _ranked(scores: torch.Tensor, targets: torch.Tensor, what: str, negatives: b
 
 
 def roc_curve(scores: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """The ROC curve of a binary problem: ``(fpr, tpr, thresholds)``, float64.
-
-    ``scores [N]`` are higher for "more positive", ``targets [N]`` bool or 0/1. Point ``i``: the
-    rates of false and true positives when everything scored ``>= thresholds[i]`` is called
-    positive; the thresholds are the distinct scores, decreasing, after ``inf`` (the point (0, 0)).
-    scikit-learn's ``roc_curve(..., drop_intermediate=False)``.
-    """
+    """``(fpr, tpr, thresholds)``: the rates of false and true positives when ``scores >=
+    thresholds[i]`` is called positive, from ``inf`` (the point (0, 0)) down; ``targets`` bool or
+    0/1. scikit-learn's ``roc_curve(..., drop_intermediate=False)``."""
     thresholds, tps, fps = _ranked(scores, targets, "the ROC curve")
-    fpr, tpr = F.pad(fps / fps[-1], (1, 0)), F.pad(tps / tps[-1], (1, 0))  # starting at (0, 0)
+    fpr, tpr = F.pad(fps / fps[-1], (1, 0)), F.pad(tps / tps[-1], (1, 0))
     return fpr, tpr, F.pad(thresholds, (1, 0), value=math.inf)
 
 
@@ -92,21 +81,16 @@ def auc(x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def roc_auc(scores: torch.Tensor, targets: torch.Tensor) -> float:
-    """Area under the ROC curve: the probability that a random positive scores higher than a
-    random negative (ties count one half)."""
-    fpr, tpr, _ = roc_curve(scores, targets)
-    return auc(fpr, tpr)
+    """Area under the ROC curve: the chance that a random positive scores higher than a random
+    negative (ties count one half)."""
+    return auc(*roc_curve(scores, targets)[:2])
 
 
 def roc_auc_ovr(
     probs: torch.Tensor, targets: torch.Tensor, average: str | None = "macro"
 ) -> torch.Tensor | float:
-    """One-vs-rest ROC AUC of a ``C``-class problem from scores ``probs [N, C]``.
-
-    Class ``k``'s AUC scores with ``probs[:, k]`` and takes ``targets == k`` as the positives.
-    ``average=None`` gives the ``C`` AUCs, ``"macro"`` their mean, ``"weighted"`` their mean
-    weighted by each class's examples (scikit-learn's ``roc_auc_score(multi_class="ovr")``).
-    """
+    """One-vs-rest ROC AUC from scores ``probs [N, C]``: class ``k`` scored by ``probs[:, k]``
+    against the rest. ``average`` ``None`` (the ``C`` AUCs), ``"macro"`` or ``"weighted"``."""
     n_classes = probs.shape[1]
     support = torch.bincount(targets.cpu(), minlength=n_classes)
     undefined = [k for k, n in enumerate(support.tolist()) if n in (0, len(targets))]
@@ -124,32 +108,24 @@ def roc_auc_ovr(
 
 
 def precision_recall_curve(scores: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """The precision-recall curve of a binary problem: ``(precision, recall, thresholds)``.
-
-    scikit-learn's layout: the distinct scores increasing, ``precision[i]`` and ``recall[i]``
-    when everything scored ``>= thresholds[i]`` is called positive, then a last point (1, 0).
-    """
+    """``(precision, recall, thresholds)`` when ``scores >= thresholds[i]`` is called positive,
+    the thresholds increasing, then a last point (1, 0): scikit-learn's layout."""
     thresholds, tps, fps = _ranked(scores, targets, "the precision-recall curve", negatives=False)
     precision, recall = (tps / (tps + fps)).flip(0), (tps / tps[-1]).flip(0)
     return F.pad(precision, (0, 1), value=1.0), F.pad(recall, (0, 1)), thresholds.flip(0)
 
 
 def average_precision(scores: torch.Tensor, targets: torch.Tensor) -> float:
-    """``sum_n (R_n - R_{n-1}) P_n`` over the thresholds: a step-wise area under the
-    precision-recall curve (scikit-learn's ``average_precision_score``)."""
+    """``sum_n (R_n - R_{n-1}) P_n``: a step-wise area under the precision-recall curve."""
     precision, recall, _ = precision_recall_curve(scores, targets)
     return float(-(recall.diff() * precision[:-1]).sum())
 
 
 def normal_interval(values: torch.Tensor, confidence: float = 0.95) -> tuple[float, float]:
-    """A normal-approximation confidence interval for the mean of ``values``: ``(low, high)``.
-
-    ``mean ± z s / sqrt(N)``, with ``s`` the standard deviation (dividing by ``N``) and ``z`` the
-    normal quantile (1.96 for 0.95). For 0/1 values (``predictions == targets``) this is the Wald
-    interval of an accuracy, ``p ± z sqrt(p (1 - p) / N)``: poor near 0 or 1 on few examples.
-    """
+    """``mean ± z s / sqrt(N)``: the normal-approximation confidence interval for the mean. For
+    0/1 values, the Wald interval of an accuracy, poor near 0 or 1 on few examples."""
     x = values.detach().double().cpu()
-    z = NormalDist().inv_cdf((1 + confidence) / 2)
+    z = NormalDist().inv_cdf((1 + confidence) / 2)  # 1.96 for 0.95
     half = z * float(x.std(correction=0)) / math.sqrt(len(x))
     return float(x.mean()) - half, float(x.mean()) + half
 
@@ -160,12 +136,8 @@ def bootstrap_interval(
     n_boot: int = 1000,
     generator: torch.Generator | None = None,
 ) -> tuple[float, float]:
-    """A percentile-bootstrap confidence interval for the mean of ``values``: ``(low, high)``.
-
-    Draws ``n_boot`` resamples of the ``N`` values with replacement (from ``generator``, so the
-    interval is reproducible) and returns the ``(1 ∓ confidence) / 2`` quantiles of their means.
-    ``values`` may be 0/1 correctness (an accuracy) or paired differences between two models.
-    """
+    """The percentile-bootstrap confidence interval for the mean of ``values``: the quantiles of
+    the means of ``n_boot`` resamples with replacement, drawn from ``generator``."""
     x, means = values.detach().double().cpu(), []
     block = max(1, min(n_boot, 2_000_000 // len(x)))  # an index matrix of at most 16 MB
     for start in range(0, n_boot, block):
@@ -177,32 +149,24 @@ def bootstrap_interval(
 
 
 def mcnemar(correct_a: torch.Tensor, correct_b: torch.Tensor) -> dict[str, int | float]:
-    """McNemar's exact test of two models scored on the same examples.
-
-    ``correct_a``, ``correct_b`` ``[N]`` (bool or 0/1) say which examples each model gets right.
-    Only the discordant ones count: ``only_a`` (A right, B wrong) and ``only_b``. Were the models
-    equally good, ``only_a`` would be binomial with ``only_a + only_b`` trials and probability 1/2;
-    the two-sided p-value is ``min(1, 2 P(X <= min(only_a, only_b)))``, as
-    ``scipy.stats.binomtest``'s (1 with no discordant example).
-    """
+    """McNemar's exact test of two models right or wrong on the same examples: were they equally
+    good, ``only_a`` (A right, B wrong) would be binomial(``only_a + only_b``, 1/2). The two-sided
+    p-value is ``scipy.stats.binomtest``'s."""
     a, b = correct_a.cpu().bool(), correct_b.cpu().bool()
     only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
     n = only_a + only_b
     k = torch.arange(min(only_a, only_b) + 1, dtype=torch.float64)
     log_pmf = math.lgamma(n + 1) - torch.lgamma(k + 1) - torch.lgamma(n - k + 1) - n * math.log(2)
-    return {"only_a": only_a, "only_b": only_b, "p_value": min(1.0, 2 * float(log_pmf.exp().sum()))}
+    p_value = min(1.0, 2 * float(log_pmf.exp().sum()))  # both tails: P(X <= min) twice
+    return {"only_a": only_a, "only_b": only_b, "p_value": p_value}
 
 
 def calibration_bins(
     confidences: torch.Tensor, correct: torch.Tensor, n_bins: int = 10
 ) -> dict[str, torch.Tensor]:
-    """The numbers behind a reliability diagram, in ``n_bins`` equal-width bins of confidence.
-
-    ``confidences [N]`` in [0, 1] (the largest softmax probability, say) and ``correct [N]``
-    give float64 ``"edges" [n_bins + 1]``, ``"count"`` (int64), and the mean ``"confidence"`` and
-    ``"accuracy"`` of each bin (NaN for an empty one: mask with ``count > 0``). Bin ``b`` holds
-    ``edges[b] < c <= edges[b + 1]``, the first one 0 too, as in scikit-learn.
-    """
+    """A reliability diagram's numbers in ``n_bins`` equal bins of confidence (``edges[b] < c <=
+    edges[b + 1]``, as scikit-learn): ``"edges"``, ``"count"``, and the mean ``"confidence"``
+    and ``"accuracy"`` of each bin (NaN when empty)."""
     conf = confidences.detach().double().cpu()
     if conf.min() < 0 or conf.max() > 1:  # logits, say: they would pile up in the end bins
         raise ValueError(
@@ -222,8 +186,7 @@ def calibration_bins(
 def expected_calibration_error(
     confidences: torch.Tensor, correct: torch.Tensor, n_bins: int = 10
 ) -> float:
-    """ECE, ``sum_b (n_b / N) |accuracy_b - confidence_b|`` over the bins of
-    :func:`calibration_bins`: 0 for a perfectly calibrated model, at most 1."""
+    """``sum_b (n_b / N) |accuracy_b - confidence_b|`` over the bins of :func:`calibration_bins`."""
     bins = calibration_bins(confidences, correct, n_bins)
     gap = (bins["accuracy"] - bins["confidence"]).abs().nan_to_num()  # empty bins weigh nothing
     return float((bins["count"] * gap).sum() / bins["count"].sum())
