@@ -1,7 +1,5 @@
-"""Optimization tools for notebook 04: the learning-rate range test, the rates a scheduler gives,
-and one colour per optimizer across panels. The notebook writes each idea out first (a growing
-rate, a scheduler stepped by hand); these repeat it for reuse.
-"""
+"""Notebook 04's tools, for reuse once it has written each idea out: the learning-rate range
+test, the rates a scheduler gives, and one colour per optimizer across panels."""
 
 from __future__ import annotations
 
@@ -11,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
-from torch import nn
+from torch import Tensor, nn
 
 from .plots import PALETTE
 
@@ -19,15 +17,14 @@ GREYS = ("#999999", "#666666")  # for names beyond the palette's eight colours
 
 
 def colors_for(names: Sequence[str]) -> dict[str, str]:
-    """``{name: colour}``, the course's palette in order, then greys: pass it to every panel, so
-    that a name keeps its colour."""
-    colours = PALETTE + GREYS
-    assert len(names) <= len(colours), f"at most {len(colours)} names have a colour of their own"
-    return dict(zip(names, colours))
+    """``{name: colour}``, the palette in order, then greys: pass it to every panel, so that a
+    name keeps its colour."""
+    assert len(names) <= len(PALETTE + GREYS), f"{len(names)} names, {len(PALETTE + GREYS)} colours"
+    return dict(zip(names, PALETTE + GREYS))
 
 
 def smooth(values: Sequence[float], beta: float = 0.9) -> list[float]:
-    """Exponential moving average with bias correction (the first values are not pulled to 0)."""
+    """Exponential moving average, bias-corrected (the first values are not pulled to 0)."""
     out, avg = [], 0.0
     for i, v in enumerate(values, 1):
         avg = beta * avg + (1 - beta) * float(v)
@@ -52,16 +49,10 @@ def lr_range_test(
     start: float = 1e-6,
     end: float = 10.0,
     steps: int = 200,
-    loss_fn: Callable | None = None,
-    stop_factor: float = 4.0,
 ) -> dict[str, list[float]]:
     """Train for up to ``steps`` batches while the rate grows exponentially from ``start`` to
-    ``end``; return ``{"lr": [...], "loss": [...]}``, one entry per step.
-
-    Stops early once the smoothed loss exceeds ``stop_factor`` times its minimum, or a loss is
-    not finite (recorded). The model and optimizer are changed: pass copies.
-    """
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    ``end``: ``{"lr": [...], "loss": [...]}``. It stops once the smoothed loss is 4 times its
+    minimum, or not finite. The model and optimizer are changed: pass copies."""
     device = next(model.parameters()).device
     lrs, losses, best, avg = [], [], math.inf, 0.0
     model.train()
@@ -69,7 +60,7 @@ def lr_range_test(
         lr = start * (end / start) ** (i / (steps - 1))
         for group in optimizer.param_groups:
             group["lr"] = lr
-        loss = loss_fn(model(x.to(device)), y.to(device))
+        loss = nn.functional.cross_entropy(model(x.to(device)), y.to(device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -78,14 +69,14 @@ def lr_range_test(
         avg = 0.9 * avg + 0.1 * losses[-1]
         smoothed = avg / (1 - 0.9 ** (i + 1))  # as smooth() does
         best = min(best, smoothed)
-        if not math.isfinite(losses[-1]) or smoothed > stop_factor * best:
+        if not math.isfinite(losses[-1]) or smoothed > 4 * best:
             break
     return {"lr": lrs, "loss": losses}
 
 
 def range_test_pick(result: Mapping[str, Sequence[float]], beta: float = 0.9) -> float:
     """A constant rate from a range test: a tenth of the rate where the smoothed loss was lowest
-    (past it the loss soon blows up; the tenth is a safety margin)."""
+    (past it the loss soon blows up)."""
     losses = smooth(result["loss"], beta)
     lowest = min((v, i) for i, v in enumerate(losses) if math.isfinite(v))[1]
     return result["lr"][lowest] / 10
@@ -97,9 +88,9 @@ def lr_trace(
     steps: int,
     metrics: Sequence[float] | None = None,
 ) -> list[float]:
-    """The rate at each of ``steps`` steps for base rate ``lr`` under the scheduler that
-    ``make_scheduler(optimizer)`` builds (None: constant), stepped after every optimizer step.
-    ``ReduceLROnPlateau`` needs ``metrics``, one value per step."""
+    """The rate at each of ``steps`` steps, from ``lr``, under the scheduler that
+    ``make_scheduler(optimizer)`` builds (None: constant); ``ReduceLROnPlateau`` reads
+    ``metrics``, one value per step."""
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
     scheduler = make_scheduler(optimizer) if make_scheduler else None
     rates = []
@@ -113,25 +104,18 @@ def lr_trace(
     return rates
 
 
-def plot_curves(
-    curves: Mapping[str, torch.Tensor],
-    colors: Mapping[str, str],
-    *,
-    ax: plt.Axes,
-    x: Sequence[float] | None = None,
-) -> None:
-    """On ``ax``, each ``curves[name]`` (``[runs, points]``) as its mean over the runs with a
+def plot_curves(curves: Mapping[str, Tensor], colors: Mapping[str, str], *, ax: plt.Axes) -> None:
+    """On ``ax``, each ``curves[name]`` ``[runs, points]`` as its mean over the runs, with a
     min-to-max band, in ``colors[name]``."""
     for name, curve in curves.items():
         curve = torch.as_tensor(curve, dtype=torch.float64)
-        xs = list(x) if x is not None else list(range(1, curve.shape[1] + 1))
-        ax.plot(xs, curve.mean(0), "-o", ms=3, color=colors[name], label=name)
-        low, high = curve.min(0).values, curve.max(0).values
-        ax.fill_between(xs, low, high, color=colors[name], alpha=0.15)
+        x = range(1, curve.shape[1] + 1)
+        ax.plot(x, curve.mean(0), "-o", ms=3, color=colors[name], label=name)
+        ax.fill_between(x, curve.min(0).values, curve.max(0).values, color=colors[name], alpha=0.15)
 
 
 def plot_race(
-    curves: Mapping[str, torch.Tensor], colors: Mapping[str, str], *, zoom_out: Iterable[str] = ()
+    curves: Mapping[str, Tensor], colors: Mapping[str, str], *, zoom_out: Iterable[str] = ()
 ) -> Figure:
     """The optimizer race: validation accuracy (%) per epoch (``curves[name]``: ``[seeds,
     epochs]``), all optimizers on the left, without those in ``zoom_out`` on the right."""

@@ -1,10 +1,9 @@
 """The course's colours, and the figures the notebooks share: training curves, image grids and
 confusion matrices.
 
-One colour-blind-safe palette, Okabe and Ito's: its colours stay apart with every common
-colour-vision deficiency. ``setup()`` makes it matplotlib's colour cycle (``C0``, ``C1``, ...);
-:data:`COLORS` names the colours for explicit use (``COLORS["vermillion"]``, never ``"crimson"``).
-Colour maps stay perceptually uniform (``viridis``, ``Blues``, ``gray_r``).
+One colour-blind-safe palette, Okabe and Ito's, which ``setup()`` makes matplotlib's colour cycle
+(``C0``, ``C1``, ...); :data:`COLORS` names its colours (``COLORS["vermillion"]``, never
+``"crimson"``). Colour maps stay perceptually uniform (``viridis``, ``Blues``, ``gray_r``).
 """
 
 from __future__ import annotations
@@ -14,10 +13,10 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
-import torch
 from cycler import cycler
 from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
+from torch import Tensor
 
 # Okabe & Ito (2008), "Color Universal Design", ordered so that neighbours differ in hue and
 # lightness. Yellow comes last: it is faint on white, for fills rather than thin lines.
@@ -51,20 +50,18 @@ def use_course_style() -> None:
 
 
 def plot_history(history: Mapping, *, title: str | None = None) -> Figure:
-    """Loss and accuracy per epoch, training (dashed) and validation (solid).
-
-    ``history`` is what :func:`helpers.fit` returns, or ``{label: history, ...}`` to compare runs.
-    """
+    """Loss and accuracy per epoch, training dashed and validation solid, of what ``fit``
+    returns, or of ``{label: history, ...}`` to compare runs."""
     runs = {"": history} if "train_loss" in history else history
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
     for i, (label, h) in enumerate(runs.items()):
         prefix = f"{label}: " if label else ""
         for ax, key, scale in zip(axes, ("loss", "acc"), (1, 100)):
-            train, val = (h[f"{split}_{key}"] for split in ("train", "val"))
+            train, val = h[f"train_{key}"], h[f"val_{key}"]
             ax.plot(
                 h["epoch"], [v * scale for v in train], "--", color=f"C{i}", label=f"{prefix}train"
             )
-            if not all(math.isnan(v) for v in val):  # fit without a validation set
+            if not all(math.isnan(v) for v in val):  # fit had a validation set
                 values = [v * scale for v in val]
                 ax.plot(h["epoch"], values, "-o", ms=3, color=f"C{i}", label=f"{prefix}validation")
     axes[0].set(xlabel="epoch", ylabel="cross-entropy loss (nats)", title="Loss")
@@ -78,32 +75,26 @@ def plot_history(history: Mapping, *, title: str | None = None) -> Figure:
 
 
 def show_images(
-    images: torch.Tensor,
-    labels: Sequence[int] | torch.Tensor | None = None,
-    predictions: Sequence[int] | torch.Tensor | None = None,
+    images: Tensor,
+    labels: Sequence[int] | None = None,
+    predictions: Sequence[int] | None = None,
     *,
     ncols: int = 8,
     title: str | None = None,
-    class_names: Sequence[str] | None = None,
 ) -> Figure:
-    """A grid of greyscale images, each titled with its label, and its prediction in :data:`WRONG`
-    vermillion when wrong ("7 → 1" says so without the colour too).
-
-    ``images`` ``[N, H, W]`` or ``[N, 1, H, W]``, uint8 or float (each on its own grey scale).
-    """
+    """A grid of greyscale images ``[N, (1,) H, W]``, each titled with its label and prediction,
+    in :data:`WRONG` vermillion when they differ ("7 → 1" says so without the colour too)."""
     images = images.detach().cpu().float().reshape(len(images), *images.shape[-2:])
-    n, ncols = len(images), min(ncols, len(images))
-    nrows = math.ceil(n / ncols)
+    ncols = min(ncols, len(images))
+    nrows = math.ceil(len(images) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(1.35 * ncols, 1.55 * nrows), squeeze=False)
-    name = class_names.__getitem__ if class_names else str
-    for i, ax in enumerate(axes.flat):
+    for ax in axes.flat:
         ax.axis("off")
-        if i >= n:
-            continue
-        ax.imshow(images[i].numpy(), cmap="gray_r")
-        parts = [] if labels is None else [name(int(labels[i]))]
+    for i, (ax, image) in enumerate(zip(axes.flat, images)):
+        ax.imshow(image.numpy(), cmap="gray_r")  # each image on its own grey scale
+        parts = [] if labels is None else [str(int(labels[i]))]
         if predictions is not None:
-            parts.append(f"→ {name(int(predictions[i]))}")
+            parts.append(f"→ {int(predictions[i])}")
         wrong = len(parts) == 2 and int(labels[i]) != int(predictions[i])
         ax.set_title(" ".join(parts), fontsize=9, color=WRONG if wrong else "black")
     if title:
@@ -113,20 +104,15 @@ def show_images(
 
 
 def plot_confusion_matrix(
-    confusion: torch.Tensor,
+    confusion: Tensor,
     *,
     normalize: bool = False,
-    class_names: Sequence[str] | None = None,
     title: str | None = None,
     ax: plt.Axes | None = None,
 ) -> Figure:
-    """A confusion matrix (rows: true class, columns: predicted) as an annotated heat map, on
-    ``ax`` if given.
-
-    ``normalize=True`` shows each row as percentages of its total (the diagonal is then each
-    class's recall). A square-root colour scale keeps small off-diagonal counts visible beside
-    the large diagonal.
-    """
+    """A confusion matrix (rows: true class) as an annotated heat map, on ``ax`` if given; with
+    ``normalize``, in % of each row (the diagonal is then each class's recall). The square-root
+    colour scale keeps the small mistakes visible beside the large diagonal."""
     values = confusion.detach().cpu().double()
     if normalize:
         values = 100 * values / values.sum(1, keepdim=True).clamp(min=1)
@@ -143,9 +129,8 @@ def plot_confusion_matrix(
             # white on dark cells; light grey for the zeros, so that the mistakes stand out
             color = "white" if v > 0.35 * float(values.max()) else "black" if v else "lightgrey"
             ax.text(j, i, text, ha="center", va="center", fontsize=7, color=color)
-    names = list(class_names) if class_names else [str(k) for k in range(n)]
-    ax.set_xticks(range(n), names)
-    ax.set_yticks(range(n), names)
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
     default = "Confusion matrix, % of each true class" if normalize else "Confusion matrix (counts)"
     ax.set(xlabel="predicted class", ylabel="true class", title=title or default)
     return ax.figure
