@@ -1,9 +1,5 @@
-"""Walking and drawing autograd's backward graph, with matplotlib only (no graphviz binary).
-
-Notebook 02 walks the graph by hand first (``grad_fn``, ``next_functions``); these are the
-plumbing to draw it and to measure it. They use only public attributes of the backward nodes:
-``next_functions``, ``name()`` and, for a leaf, ``variable``.
-"""
+"""Autograd's backward graph, walked, measured and drawn with matplotlib (no graphviz), through
+the public attributes notebook 02 walks by hand: ``grad_fn``, ``next_functions``, ``name()``."""
 
 from __future__ import annotations
 
@@ -17,22 +13,18 @@ from matplotlib.figure import Figure
 
 from .plots import COLORS
 
-NODE_COLOUR = to_rgba(COLORS["sky blue"], 0.45)  # backward nodes; light, so the text reads
-LEAF_COLOUR = to_rgba(COLORS["orange"], 0.45)  # AccumulateGrad: a leaf tensor's .grad
+NODE_COLOUR = to_rgba(COLORS["sky blue"], 0.45)  # an operation's backward; light, so text reads
+LEAF_COLOUR = to_rgba(COLORS["orange"], 0.45)  # AccumulateGrad: into a leaf tensor's .grad
 
 
 def is_leaf_node(node: Any) -> bool:
-    """True for an ``AccumulateGrad`` node, which stores a leaf tensor's gradient in ``.grad``."""
+    """True for an ``AccumulateGrad`` node, which adds a leaf tensor's gradient to ``.grad``."""
     return hasattr(node, "variable")
 
 
 def graph_layers(root: Any) -> tuple[list[list[Any]], list[tuple[Any, Any]]]:
-    """The nodes of the backward graph below ``root`` (a tensor's ``grad_fn``) by depth, and its
-    edges ``(node, child)``, one per entry of ``next_functions`` that is not ``None`` (an input
-    that needs no gradient).
-
-    A node's depth is the length of the *longest* path from ``root`` to it, so every edge points
-    one or more layers down; ``layers[0] == [root]``.
+    """The nodes below ``root`` (a tensor's ``grad_fn``) by depth, the longest path from
+    ``root``, so that every edge points down; and the edges ``(node, child)``.
 
     >>> x = torch.ones(2, requires_grad=True)
     >>> [[type(n).__name__ for n in layer] for layer in graph_layers((x * 2).sum().grad_fn)[0]]
@@ -44,7 +36,7 @@ def graph_layers(root: Any) -> tuple[list[list[Any]], list[tuple[Any, Any]]]:
     while stack:
         node = stack.pop()
         for child, _ in node.next_functions:
-            if child is None:
+            if child is None:  # an input that needs no gradient
                 continue
             edges.append((node, child))
             if depth.get(child, -1) < depth[node] + 1:
@@ -62,8 +54,7 @@ def graph_size(root: Any) -> int:
 
 
 def node_label(node: Any, names: Mapping[int, str] | None = None) -> str:
-    """``"ReluBackward0"`` for an operation; for a leaf, its name in ``names`` (keyed by
-    ``id(tensor)``), else ``"leaf"``."""
+    """The operation (``"ReluBackward0"``), or a leaf's name in ``names`` (keys: ``id(tensor)``)."""
     if is_leaf_node(node):
         return (names or {}).get(id(node.variable), "leaf")
     return node.name()
@@ -72,32 +63,32 @@ def node_label(node: Any, names: Mapping[int, str] | None = None) -> str:
 def draw_graph(
     root: Any, names: Mapping[int, str] | None = None, title: str = "Backward graph"
 ) -> Figure:
-    """Draw the backward graph below ``root``, one row per depth, gradients flowing down.
-
-    ``names`` maps ``id(tensor)`` to a label for leaf tensors, e.g.
-    ``{id(p): name for name, p in model.named_parameters()}``.
-    """
+    """The backward graph below ``root``, one row per depth, gradients flowing down; ``names``
+    labels the leaves, e.g. ``{id(p): name for name, p in model.named_parameters()}``."""
     layers, edges = graph_layers(root)
-    width = max(len(layer) for layer in layers)
+    width, depth = max(len(layer) for layer in layers), len(layers)
     pos = {
-        node: (i - (len(layer) - 1) / 2, -d)
+        n: (i - (len(layer) - 1) / 2, -d)
         for d, layer in enumerate(layers)
-        for i, node in enumerate(layer)
+        for i, n in enumerate(layer)
     }
-    fig, ax = plt.subplots(figsize=(max(6.0, 2.2 * width), 0.75 * len(layers) + 1))
+    fig, ax = plt.subplots(figsize=(max(6.0, 2.2 * width), 0.75 * depth + 1))
     arrow = {"arrowstyle": "->", "color": "grey", "shrinkA": 11, "shrinkB": 11}
     for parent, child in edges:
         ax.annotate("", xy=pos[child], xytext=pos[parent], arrowprops=arrow)
     for node, (x, y) in pos.items():
-        box = {"boxstyle": "round", "ec": "grey"}
-        box["fc"] = LEAF_COLOUR if is_leaf_node(node) else NODE_COLOUR
+        box = {
+            "boxstyle": "round",
+            "ec": "grey",
+            "fc": LEAF_COLOUR if is_leaf_node(node) else NODE_COLOUR,
+        }
         ax.text(x, y, node_label(node, names), ha="center", va="center", fontsize=9, bbox=box)
-    ax.set(xlim=(-width / 2 - 0.2, width / 2 + 0.2), ylim=(-len(layers) + 0.5, 0.5), title=title)
+    ax.set(
+        xlim=(-width / 2 - 0.2, width / 2 + 0.2), ylim=(-depth + 0.5, 0.5), xticks=[], title=title
+    )
+    ax.set_yticks([-d for d in range(depth)], [str(d) for d in range(depth)])
     ax.set_ylabel("backward steps from the root")
-    ax.set_yticks([-d for d in range(len(layers))], [str(d) for d in range(len(layers))])
-    ax.set_xticks([])
-    for side in ("top", "right", "bottom"):
-        ax.spines[side].set_visible(False)
+    ax.spines[["top", "right", "bottom"]].set_visible(False)
     ax.plot([], [], "s", color=NODE_COLOUR, ms=10, label="backward node (grad_fn)")
     ax.plot([], [], "s", color=LEAF_COLOUR, ms=10, label="leaf: AccumulateGrad into .grad")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=8, frameon=False)
@@ -105,11 +96,8 @@ def draw_graph(
 
 
 def saved_tensor_shapes(fn: Any, *args: Any) -> tuple[Any, list[tuple[int, ...]]]:
-    """Run ``fn(*args)`` and list the shapes of the tensors autograd saves for the backward pass.
-
-    Every tensor an operation saves passes once through the pack hook of the public
-    ``torch.autograd.graph.saved_tensors_hooks``. Returns ``(fn's output, shapes in order)``.
-    """
+    """``(fn(*args), the shapes of the tensors autograd saved for backward, in order)``: each
+    passes once through the pack hook of ``torch.autograd.graph.saved_tensors_hooks``."""
     shapes: list[tuple[int, ...]] = []
 
     def pack(t: torch.Tensor) -> torch.Tensor:
