@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from torch import Tensor
 
 from .plots import COLORS
 
@@ -100,7 +101,7 @@ def saved_tensor_shapes(fn: Any, *args: Any) -> tuple[Any, list[tuple[int, ...]]
     passes once through the pack hook of ``torch.autograd.graph.saved_tensors_hooks``."""
     shapes: list[tuple[int, ...]] = []
 
-    def pack(t: torch.Tensor) -> torch.Tensor:
+    def pack(t: Tensor) -> Tensor:
         shapes.append(tuple(t.shape))
         return t
 

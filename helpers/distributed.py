@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import Tensor
 from torch.utils.data import DistributedSampler
 
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
@@ -62,7 +63,7 @@ def print0(*args: Any, **kwargs: Any) -> None:
 
 def shard_indices(
     n: int, *, rank: int, world_size: int, epoch: int = 0, seed: int = 0, shuffle: bool = True
-) -> torch.Tensor:
+) -> Tensor:
     """The indices of ``range(n)`` that ``rank`` trains on in ``epoch``, as ``DistributedSampler``
     deals them: every ``world_size``-th of one permutation (seeded by ``seed + epoch``) from
     ``rank`` on, padded with repeats so that every rank takes the same number of steps (one more

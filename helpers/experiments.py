@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from .data import InMemoryLoader
 from .metrics import expected_calibration_error
@@ -61,10 +61,10 @@ class Harness:
 
     def __init__(
         self,
-        pool_x: torch.Tensor,
-        pool_y: torch.Tensor,
-        val_x: torch.Tensor,
-        val_y: torch.Tensor,
+        pool_x: Tensor,
+        pool_y: Tensor,
+        val_x: Tensor,
+        val_y: Tensor,
         *,
         batch_size: int = 64,
         device: str | torch.device = "cpu",

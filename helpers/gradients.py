@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 
-def max_abs_diff(a: torch.Tensor, b: torch.Tensor) -> float:
+def max_abs_diff(a: Tensor, b: Tensor) -> float:
     """Largest absolute difference between two tensors of the same shape, in float64 (so that
     the result is not itself rounded to float32); 0 for empty tensors.
 
@@ -25,7 +25,7 @@ def max_abs_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def compare_grads(
-    manual: Mapping[str, torch.Tensor], model: nn.Module, *, require_all: bool = True
+    manual: Mapping[str, Tensor], model: nn.Module, *, require_all: bool = True
 ) -> dict[str, float]:
     """``{parameter name: max |manual - param.grad|}`` for every entry of ``manual``, after
     ``loss.backward()``.

@@ -11,11 +11,12 @@ from statistics import NormalDist
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 
 def confusion_matrix(
-    targets: torch.Tensor, predictions: torch.Tensor, num_classes: int | None = None
-) -> torch.Tensor:
+    targets: Tensor, predictions: Tensor, num_classes: int | None = None
+) -> Tensor:
     """``[C, C]`` counts: entry ``[i, j]`` counts class ``i`` predicted as ``j``. Pass
     ``num_classes`` to give a class absent from both its row and column."""
     targets, predictions = targets.long().cpu(), predictions.long().cpu()
@@ -28,7 +29,7 @@ def confusion_matrix(
     return counts.view(num_classes, num_classes)
 
 
-def precision_recall_f1(confusion: torch.Tensor, average: str | None = None) -> dict:
+def precision_recall_f1(confusion: Tensor, average: str | None = None) -> dict:
     """Precision, recall, F1 and support of each class from a confusion matrix (float64 ``[C]``),
     or averaged (floats): ``"macro"`` over classes, ``"weighted"`` by support, ``"micro"`` over
     the pooled counts (then precision, recall and F1 all equal the accuracy)."""
@@ -38,7 +39,7 @@ def precision_recall_f1(confusion: torch.Tensor, average: str | None = None) -> 
     if average == "micro":
         tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
 
-    def ratio(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+    def ratio(num: Tensor, den: Tensor) -> Tensor:
         return torch.where(den > 0, num / den.clamp(min=1), 0.0)  # 0/0 is 0
 
     scores = {"precision": ratio(tp, tp + fp), "recall": ratio(tp, tp + fn)}
@@ -51,7 +52,7 @@ def precision_recall_f1(confusion: torch.Tensor, average: str | None = None) -> 
     return {**mean, "support": int(support.sum())}
 
 
-def _ranked(scores: torch.Tensor, targets: torch.Tensor, what: str, negatives: bool = True):
+def _ranked(scores: Tensor, targets: Tensor, what: str, negatives: bool = True):
     """The distinct scores (descending), with the true and false positives at ``score >= it``."""
     scores, targets = scores.detach().double().cpu(), targets.cpu().bool()
     positives = int(targets.sum())
@@ -66,7 +67,7 @@ def _ranked(scores: torch.Tensor, targets: torch.Tensor, what: str, negatives: b
     return s[last], tps[last], fps[last]
 
 
-def roc_curve(scores: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def roc_curve(scores: Tensor, targets: Tensor) -> tuple[Tensor, ...]:
     """``(fpr, tpr, thresholds)``: the rates of false and true positives when ``scores >=
     thresholds[i]`` is called positive, from ``inf`` (the point (0, 0)) down; ``targets`` bool or
     0/1. scikit-learn's ``roc_curve(..., drop_intermediate=False)``."""
@@ -75,20 +76,18 @@ def roc_curve(scores: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor
     return fpr, tpr, F.pad(thresholds, (1, 0), value=math.inf)
 
 
-def auc(x: torch.Tensor, y: torch.Tensor) -> float:
+def auc(x: Tensor, y: Tensor) -> float:
     """Area under the curve through the points ``(x[i], y[i])`` (trapezoids); ``x`` monotonic."""
     return abs(float(torch.trapezoid(y.double(), x.double())))
 
 
-def roc_auc(scores: torch.Tensor, targets: torch.Tensor) -> float:
+def roc_auc(scores: Tensor, targets: Tensor) -> float:
     """Area under the ROC curve: the chance that a random positive scores higher than a random
     negative (ties count one half)."""
     return auc(*roc_curve(scores, targets)[:2])
 
 
-def roc_auc_ovr(
-    probs: torch.Tensor, targets: torch.Tensor, average: str | None = "macro"
-) -> torch.Tensor | float:
+def roc_auc_ovr(probs: Tensor, targets: Tensor, average: str | None = "macro") -> Tensor | float:
     """One-vs-rest ROC AUC from scores ``probs [N, C]``: class ``k`` scored by ``probs[:, k]``
     against the rest. ``average`` ``None`` (the ``C`` AUCs), ``"macro"`` or ``"weighted"``."""
     n_classes = probs.shape[1]
@@ -107,7 +106,7 @@ def roc_auc_ovr(
     return float((per_class * weight).sum() / weight.sum())
 
 
-def precision_recall_curve(scores: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def precision_recall_curve(scores: Tensor, targets: Tensor) -> tuple[Tensor, ...]:
     """``(precision, recall, thresholds)`` when ``scores >= thresholds[i]`` is called positive,
     the thresholds increasing, then a last point (1, 0): scikit-learn's layout."""
     thresholds, tps, fps = _ranked(scores, targets, "the precision-recall curve", negatives=False)
@@ -115,13 +114,13 @@ def precision_recall_curve(scores: torch.Tensor, targets: torch.Tensor) -> tuple
     return F.pad(precision, (0, 1), value=1.0), F.pad(recall, (0, 1)), thresholds.flip(0)
 
 
-def average_precision(scores: torch.Tensor, targets: torch.Tensor) -> float:
+def average_precision(scores: Tensor, targets: Tensor) -> float:
     """``sum_n (R_n - R_{n-1}) P_n``: a step-wise area under the precision-recall curve."""
     precision, recall, _ = precision_recall_curve(scores, targets)
     return float(-(recall.diff() * precision[:-1]).sum())
 
 
-def normal_interval(values: torch.Tensor, confidence: float = 0.95) -> tuple[float, float]:
+def normal_interval(values: Tensor, confidence: float = 0.95) -> tuple[float, float]:
     """``mean ± z s / sqrt(N)``: the normal-approximation confidence interval for the mean. For
     0/1 values, the Wald interval of an accuracy, poor near 0 or 1 on few examples."""
     x = values.detach().double().cpu()
@@ -131,7 +130,7 @@ def normal_interval(values: torch.Tensor, confidence: float = 0.95) -> tuple[flo
 
 
 def bootstrap_interval(
-    values: torch.Tensor,
+    values: Tensor,
     confidence: float = 0.95,
     n_boot: int = 1000,
     generator: torch.Generator | None = None,
@@ -148,7 +147,7 @@ def bootstrap_interval(
     return low, high
 
 
-def mcnemar(correct_a: torch.Tensor, correct_b: torch.Tensor) -> dict[str, int | float]:
+def mcnemar(correct_a: Tensor, correct_b: Tensor) -> dict[str, int | float]:
     """McNemar's exact test of two models right or wrong on the same examples: were they equally
     good, ``only_a`` (A right, B wrong) would be binomial(``only_a + only_b``, 1/2). The two-sided
     p-value is ``scipy.stats.binomtest``'s."""
@@ -161,9 +160,7 @@ def mcnemar(correct_a: torch.Tensor, correct_b: torch.Tensor) -> dict[str, int |
     return {"only_a": only_a, "only_b": only_b, "p_value": p_value}
 
 
-def calibration_bins(
-    confidences: torch.Tensor, correct: torch.Tensor, n_bins: int = 10
-) -> dict[str, torch.Tensor]:
+def calibration_bins(confidences: Tensor, correct: Tensor, n_bins: int = 10) -> dict[str, Tensor]:
     """A reliability diagram's numbers in ``n_bins`` equal bins of confidence (``edges[b] < c <=
     edges[b + 1]``, as scikit-learn): ``"edges"``, ``"count"``, and the mean ``"confidence"``
     and ``"accuracy"`` of each bin (NaN when empty)."""
@@ -176,16 +173,14 @@ def calibration_bins(
     bins = torch.bucketize(conf, edges[1:-1])
     count = torch.bincount(bins, minlength=n_bins)
 
-    def mean(weights: torch.Tensor) -> torch.Tensor:
+    def mean(weights: Tensor) -> Tensor:
         return torch.bincount(bins, weights=weights, minlength=n_bins) / count  # empty: 0/0, NaN
 
     accuracy = mean(correct.cpu().double())
     return {"edges": edges, "count": count, "confidence": mean(conf), "accuracy": accuracy}
 
 
-def expected_calibration_error(
-    confidences: torch.Tensor, correct: torch.Tensor, n_bins: int = 10
-) -> float:
+def expected_calibration_error(confidences: Tensor, correct: Tensor, n_bins: int = 10) -> float:
     """``sum_b (n_b / N) |accuracy_b - confidence_b|`` over the bins of :func:`calibration_bins`."""
     bins = calibration_bins(confidences, correct, n_bins)
     gap = (bins["accuracy"] - bins["confidence"]).abs().nan_to_num()  # empty bins weigh nothing

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 
 class Net(nn.Module):
@@ -19,7 +19,7 @@ class Net(nn.Module):
         self.fc2 = nn.Linear(128, 64)
         self.fc3 = nn.Linear(64, 10)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         x = x.flatten(1)  # one row per image
         x = self.fc1(x)
         x = torch.relu(x)
@@ -77,7 +77,7 @@ class LeNet(nn.Module):
             *(nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, num_classes)),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.features(x))
 
 
@@ -98,7 +98,7 @@ class ResidualBlock(nn.Module):
             conv_bn(channels, channels), nn.ReLU(), conv_bn(channels, channels)
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         return torch.relu(x + self.body(x))
 
 

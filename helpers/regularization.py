@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 from torchvision.transforms import v2
 
 from .data import MNIST_MEAN, MNIST_STD
@@ -27,20 +27,18 @@ def _weights(model: nn.Module, include_bias: bool) -> list[nn.Parameter]:
     return [p for p in model.parameters() if include_bias or p.dim() > 1]
 
 
-def weight_values(model: nn.Module, *, include_bias: bool = False) -> torch.Tensor:
+def weight_values(model: nn.Module, *, include_bias: bool = False) -> Tensor:
     """Every entry of ``model``'s weight matrices, as one detached 1-D tensor."""
     return torch.cat([p.detach().reshape(-1) for p in _weights(model, include_bias)])
 
 
-def l1_penalty(
-    strength: float, *, include_bias: bool = False
-) -> Callable[[nn.Module], torch.Tensor]:
+def l1_penalty(strength: float, *, include_bias: bool = False) -> Callable[[nn.Module], Tensor]:
     """``penalty(model) = strength * sum(|w|)``, for ``fit(..., penalty=...)``. Its gradient,
     ``strength * sign(w)``, pulls every weight by the same amount whatever its size, so many
     reach (nearly) zero, where L2 only shrinks them."""
     assert strength >= 0, f"a negative strength ({strength}) would reward large weights"
 
-    def penalty(model: nn.Module) -> torch.Tensor:
+    def penalty(model: nn.Module) -> Tensor:
         return strength * sum(p.abs().sum() for p in _weights(model, include_bias))
 
     penalty.strength = strength  # type: ignore[attr-defined]
@@ -48,13 +46,8 @@ def l1_penalty(
 
 
 def affine_batch(
-    images: torch.Tensor,
-    angle: torch.Tensor,
-    translate: torch.Tensor,
-    scale: torch.Tensor,
-    *,
-    fill: float = 0.0,
-) -> torch.Tensor:
+    images: Tensor, angle: Tensor, translate: Tensor, scale: Tensor, *, fill: float = 0.0
+) -> Tensor:
     """Rotate (``angle [N]`` degrees, clockwise), shift (``translate [N, 2]`` pixels, x right, y
     down) and scale (``scale [N]``) each image of ``[N, C, H, W]``: for image ``i``,
     ``v2.functional.affine(images[i], angle[i], translate[i], scale[i], shear=0)``, bilinear,
@@ -99,7 +92,7 @@ class RandomAffineBatch(v2.Transform):
         )
         self.scale, self.fill, self.generator = scale, fill, generator
 
-    def _uniform(self, n: int, low: float, high: float) -> torch.Tensor:
+    def _uniform(self, n: int, low: float, high: float) -> Tensor:
         assert low <= high, f"a (min, max) range, got ({low}, {high})"
         return torch.rand(n, generator=self.generator) * (high - low) + low
 
@@ -126,11 +119,11 @@ class PerSample(nn.Module):
     """Apply ``transform`` to each image of a batch separately, so that each draws its own
     random parameters: any v2 transform, at one Python call per image."""
 
-    def __init__(self, transform: Callable[[torch.Tensor], torch.Tensor]):
+    def __init__(self, transform: Callable[[Tensor], Tensor]):
         super().__init__()
         self.transform = transform
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: Tensor) -> Tensor:
         return torch.stack([self.transform(image) for image in images])
 
 
