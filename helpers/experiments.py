@@ -81,10 +81,8 @@ class Harness:
         return mlp(config.sizes, dropout=config.dropout).to(self.loader_args["device"])
 
     def run(self, config: Config, seed: int, *, curves: bool = False) -> dict[str, Any]:
-        """Train ``config`` with ``seed`` (always; cached for :meth:`trained`): the model, the
-        history (with validation curves if ``curves``), the epochs, the accuracy on (up to 5,000
-        of) the clean training images, the validation accuracy, loss and calibration error, and
-        the gap ``train_acc - val_acc``."""
+        """Train ``config`` with ``seed`` (always; cached for :meth:`trained`): the model, its
+        history (validation curves if ``curves``), its epochs and :func:`_measure`'s numbers."""
         if config.n > len(self.pool_y):  # slicing would train on fewer images without a word
             raise ValueError(
                 f"config.n must be at most the pool's {len(self.pool_y)}, got {config.n}"
@@ -112,22 +110,8 @@ class Harness:
             early_stopping=stopper,
             progress=False,
         )
-        m = min(config.n, 5000)
-        train_logits, train_y = predict(model, InMemoryLoader(x[:m], y[:m], batch_size=m))
-        logits, targets = predict(model, self.val_loader)
-        right = logits.argmax(1) == targets
-        train_acc = float((train_logits.argmax(1) == train_y).float().mean())
-        val_acc = float(right.float().mean())
-        self.results[config, seed] = {
-            "model": model,
-            "history": history,
-            "epochs": len(history["epoch"]),
-            "train_acc": train_acc,
-            "val_acc": val_acc,
-            "val_loss": float(nn.functional.cross_entropy(logits, targets)),
-            "val_ece": expected_calibration_error(logits.softmax(1).max(1).values, right),
-            "gap": train_acc - val_acc,
-        }
+        result = {"model": model, "history": history, "epochs": len(history["epoch"])}
+        self.results[config, seed] = result | _measure(model, x, y, self.val_loader)
         return self.results[config, seed]
 
     def trained(self, config: Config, seeds: list[int]) -> list[dict[str, Any]]:
@@ -136,6 +120,23 @@ class Harness:
             if (config, seed) not in self.results:
                 self.run(config, seed)
         return [self.results[config, seed] for seed in seeds]
+
+
+def _measure(model: nn.Module, x: Tensor, y: Tensor, val_loader: InMemoryLoader) -> dict:
+    """The accuracy on (up to 5,000 of) the clean training images ``x``, ``y``; the validation
+    accuracy, loss and expected calibration error; the gap between the two accuracies."""
+    m = min(len(y), 5000)
+    train_logits, train_y = predict(model, InMemoryLoader(x[:m], y[:m], batch_size=m))
+    logits, targets = predict(model, val_loader)
+    right = logits.argmax(1) == targets
+    train_acc = float((train_logits.argmax(1) == train_y).float().mean())
+    val_acc = float(right.float().mean())
+    ece = expected_calibration_error(logits.softmax(1).max(1).values, right)
+    result = {"train_acc": train_acc, "val_acc": val_acc, "gap": train_acc - val_acc}
+    return result | {
+        "val_loss": float(nn.functional.cross_entropy(logits, targets)),
+        "val_ece": ece,
+    }
 
 
 def mean_std(runs: list[dict[str, Any]], key: str) -> tuple[float, float]:
