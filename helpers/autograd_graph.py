@@ -25,12 +25,7 @@ def is_leaf_node(node: Any) -> bool:
 
 def graph_layers(root: Any) -> tuple[list[list[Any]], list[tuple[Any, Any]]]:
     """The nodes below ``root`` (a tensor's ``grad_fn``) by depth, the longest path from
-    ``root``, so that every edge points down; and the edges ``(node, child)``.
-
-    >>> x = torch.ones(2, requires_grad=True)
-    >>> [[type(n).__name__ for n in layer] for layer in graph_layers((x * 2).sum().grad_fn)[0]]
-    [['SumBackward0'], ['MulBackward0'], ['AccumulateGrad']]
-    """
+    ``root``, so that every edge points down; and the edges ``(node, child)``."""
     # a common slip: a tensor's grad_fn is None when no input of it requires a gradient
     assert root is not None, "root is None: pass the grad_fn of a tensor computed with autograd"
     depth, edges, stack = {root: 0}, [], [root]

@@ -1,9 +1,6 @@
-"""A fair comparison of remedies for overfitting (notebook 06 writes the idea out first).
-
-Two runs with the same seed share the data (the first ``n`` images of one pool), the initial
-weights, the batch order (augmentation draws from a generator of its own) and the epochs, so
-whatever differs between their results is caused by the configuration.
-"""
+"""A fair comparison of remedies for overfitting (notebook 06): two runs with the same seed share
+the data, the initial weights, the batch order and the epochs, so whatever differs between their
+results is caused by their configurations."""
 
 from __future__ import annotations
 

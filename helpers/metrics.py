@@ -1,8 +1,5 @@
-"""Classification metrics written with tensors: the ones notebook 05 derives step by step.
-
-scikit-learn's conventions (the tests compare against it): a 0/0 precision, recall or F1 is 0.
-Where scikit-learn returns NaN (ROC AUC on targets of one class), these raise ``ValueError``.
-"""
+"""The classification metrics notebook 05 derives, with scikit-learn's conventions (0/0 is 0),
+except that where scikit-learn returns NaN (one class only), these raise ``ValueError``."""
 
 from __future__ import annotations
 

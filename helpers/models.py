@@ -45,12 +45,8 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
 
 def small_cnn(channels: Sequence[int] = (16, 32, 64), *, batch_norm: bool = False) -> nn.Sequential:
     """A CNN built for speed on a CPU (notebook 07): per stage a 3x3 convolution, 2x2 max pooling
-    (28 -> 14 -> 7 -> 3) and ReLU, then one linear layer (29,066 parameters).
-
-    Pooling before the ReLU gives the same result (both are monotone) on four times fewer values.
-    ``batch_norm=True`` puts a batch norm after each pooling (29,178 parameters; it trains well at
-    a higher rate), there for the same reason: a step about a third cheaper than before it.
-    """
+    (28 -> 14 -> 7 -> 3) and ReLU, then a linear layer. Pooling first: four times fewer values for
+    the ReLU (the result is the same) and, with ``batch_norm``, for the batch norm."""
     layers: list[nn.Module] = []
     for n_in, n_out in zip((1, *channels[:-1]), channels):
         conv = nn.Conv2d(n_in, n_out, 3, padding=1, bias=not batch_norm)  # its shift replaces bias
@@ -103,13 +99,9 @@ class ResidualBlock(nn.Module):
 
 
 def modern_cnn(channels: Sequence[int] = (16, 32)) -> nn.Sequential:
-    """A small modern CNN from the parts of notebook 07 (24,314 parameters).
-
-    A stem (3x3 convolution, max pooling, batch norm, ReLU); for every later stage, max pooling
-    and a 1x1 ``conv_bn`` that widens the channels; a :class:`ResidualBlock` after each stage;
-    then the mean over the positions (the classifier sees *what* was found, not *where*) and one
-    linear layer. Pooling before the batch norms makes a step about a third cheaper on a CPU.
-    """
+    """Notebook 07's parts together: a stem (convolution, pooling, batch norm, ReLU), then per
+    stage pooling and a 1x1 ``conv_bn`` that widens the channels, a :class:`ResidualBlock` after
+    each; the mean over the positions (*what* was found, not *where*) and a linear layer."""
     stem = nn.Conv2d(1, channels[0], 3, padding=1, bias=False)
     layers = [stem, nn.MaxPool2d(2), nn.BatchNorm2d(channels[0]), nn.ReLU()]
     layers.append(ResidualBlock(channels[0]))

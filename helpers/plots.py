@@ -1,10 +1,5 @@
-"""The course's colours, and the figures the notebooks share: training curves, image grids and
-confusion matrices.
-
-One colour-blind-safe palette, Okabe and Ito's, which ``setup()`` makes matplotlib's colour cycle
-(``C0``, ``C1``, ...); :data:`COLORS` names its colours (``COLORS["vermillion"]``, never
-``"crimson"``). Colour maps stay perceptually uniform (``viridis``, ``Blues``, ``gray_r``).
-"""
+"""The figures the notebooks share, and the course's one palette, colour-blind safe: ``setup()``
+makes it matplotlib's colour cycle (``C0``, ``C1``, ...), :data:`COLORS` names its colours."""
 
 from __future__ import annotations
 
@@ -14,6 +9,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 from cycler import cycler
+from matplotlib.axes import Axes
 from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 from torch import Tensor
@@ -104,11 +100,7 @@ def show_images(
 
 
 def plot_confusion_matrix(
-    confusion: Tensor,
-    *,
-    normalize: bool = False,
-    title: str | None = None,
-    ax: plt.Axes | None = None,
+    confusion: Tensor, *, normalize: bool = False, title: str | None = None, ax: Axes | None = None
 ) -> Figure:
     """A confusion matrix (rows: true class) as an annotated heat map, on ``ax`` if given; with
     ``normalize``, in % of each row (the diagonal is then each class's recall). The square-root

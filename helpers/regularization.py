@@ -1,10 +1,6 @@
-"""Remedies for overfitting that PyTorch does not build in: an L1 penalty, and augmentation with
-its own random parameters for every image of a batch.
-
-A ``torchvision.transforms.v2`` transform draws **one** set of random parameters per call, so
-``v2.RandomAffine`` on a batch turns every image by the same angle; :class:`RandomAffineBatch`
-draws a set per image and warps the batch with one ``grid_sample`` call.
-"""
+"""Remedies for overfitting that PyTorch does not build in: an L1 penalty, and augmentation that
+draws its own random parameters for every image of a batch (``v2.RandomAffine`` draws one set per
+call, so it turns a whole batch by the same angle)."""
 
 from __future__ import annotations
 
@@ -48,10 +44,8 @@ def l1_penalty(strength: float, *, include_bias: bool = False) -> Callable[[nn.M
 def affine_batch(
     images: Tensor, angle: Tensor, translate: Tensor, scale: Tensor, *, fill: float = 0.0
 ) -> Tensor:
-    """Rotate (``angle [N]`` degrees, clockwise), shift (``translate [N, 2]`` pixels, x right, y
-    down) and scale (``scale [N]``) each image of ``[N, C, H, W]``: for image ``i``,
-    ``v2.functional.affine(images[i], angle[i], translate[i], scale[i], shear=0)``, bilinear,
-    the uncovered border ``fill``."""
+    """Rotate (``angle [N]``, degrees clockwise), shift (``translate [N, 2]``, pixels) and scale
+    each image: ``v2.functional.affine(images[i], angle[i], translate[i], scale[i], shear=0)``."""
     n, _, h, w = images.shape
     rad = torch.deg2rad(angle.to(images))
     cos, sin, s = torch.cos(rad), torch.sin(rad), scale.to(images)
@@ -69,12 +63,9 @@ def affine_batch(
 
 
 class RandomAffineBatch(v2.Transform):
-    """``v2.RandomAffine`` (without shear) with **its own parameters for every image** of an
-    ``[N, C, H, W]`` (or ``[C, H, W]``) float batch, drawn from ``generator``.
-
-    An angle uniform in ``degrees`` (a number ``d``: ``(-d, d)``), a shift uniform in
-    ``±translate * size`` (not rounded to whole pixels), a scale uniform in ``scale``.
-    """
+    """``v2.RandomAffine`` without shear, but with **its own parameters for every image** of an
+    ``[N, C, H, W]`` (or ``[C, H, W]``) float batch, drawn from ``generator``; the shifts are not
+    rounded to whole pixels, and the batch is warped by one ``grid_sample`` call."""
 
     def __init__(
         self,

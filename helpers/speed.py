@@ -136,15 +136,13 @@ def train_to_target(
     checks_per_epoch: int = 4,
     bf16: bool = False,
 ) -> dict:
-    """Train for ``epochs`` (a fraction is allowed) with Adam and a one-cycle schedule up to
-    ``max_lr``, checking the validation accuracy ``checks_per_epoch`` times an epoch until it
-    reaches ``target``, and after the last step.
-
-    Returns ``"seconds_to_target"`` (wall time, the checks included) and ``"epochs_to_target"``
-    (None if never reached), the ``"checks"`` ``(epochs, seconds, accuracy)``, ``"steps"``, and
-    the run's ``"wall"``, ``"cpu"`` and ``"load"`` (see :class:`Stopwatch`).
-    """
+    """Train for ``epochs`` (a fraction is allowed) with Adam, one cycle up to ``max_lr``; check
+    the validation accuracy ``checks_per_epoch`` times an epoch until it reaches ``target``, and
+    at the end. Returns ``"seconds_to_target"`` and ``"epochs_to_target"`` (None if never), the
+    ``"checks"`` (epochs, seconds, accuracy), and the run's ``"steps"``, ``"wall"``, ``"cpu"``,
+    ``"load"``."""
     device, per_epoch = next(model.parameters()).device, len(train_loader)
+    assert per_epoch > 0, "train_loader yields no batch"  # the loop would wait forever
     steps, check_every = max(1, round(epochs * per_epoch)), max(1, per_epoch // checks_per_epoch)
     optimizer = adam(model, lr=max_lr)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=steps)
