@@ -8,7 +8,7 @@ from statistics import NormalDist
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Generator, Tensor
 
 
 def confusion_matrix(
@@ -127,10 +127,7 @@ def normal_interval(values: Tensor, confidence: float = 0.95) -> tuple[float, fl
 
 
 def bootstrap_interval(
-    values: Tensor,
-    confidence: float = 0.95,
-    n_boot: int = 1000,
-    generator: torch.Generator | None = None,
+    values: Tensor, confidence: float = 0.95, n_boot: int = 1000, generator: Generator | None = None
 ) -> tuple[float, float]:
     """The percentile-bootstrap confidence interval for the mean of ``values``: the quantiles of
     the means of ``n_boot`` resamples with replacement, drawn from ``generator``."""
