@@ -1,9 +1,5 @@
-"""Walking and drawing autograd's backward graph, with matplotlib only (no graphviz binary).
-
-Notebook 02 walks the graph by hand first (``grad_fn``, ``next_functions``); these functions are
-the plumbing for drawing it and measuring its size. They use only public attributes of the
-backward nodes: ``next_functions``, ``name()`` and, for leaves, ``variable``.
-"""
+"""Autograd's backward graph, walked, measured and drawn with matplotlib (no graphviz), through
+the public attributes notebook 02 walks by hand: ``grad_fn``, ``next_functions``, ``name()``."""
 
 from __future__ import annotations
 
@@ -12,54 +8,40 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from torch import Tensor
 
-NODE_COLOUR = "#a2c8ec"  # backward nodes (tableau-colorblind10, light blue)
-LEAF_COLOUR = "#ffbc79"  # AccumulateGrad: a leaf tensor's .grad (light orange)
+from .plots import COLORS
 
-
-def _check_node(root: Any) -> None:
-    if not hasattr(root, "next_functions"):
-        raise TypeError(
-            "root must be a backward node (a tensor's grad_fn), got "
-            f"{type(root).__name__}; a tensor with grad_fn None was not computed from "
-            "tensors that require a gradient"
-        )
+NODE_COLOUR = to_rgba(COLORS["sky blue"], 0.45)  # an operation's backward; light, so text reads
+LEAF_COLOUR = to_rgba(COLORS["orange"], 0.45)  # AccumulateGrad: into a leaf tensor's .grad
 
 
 def is_leaf_node(node: Any) -> bool:
-    """True for an ``AccumulateGrad`` node, which stores a leaf tensor's gradient in ``.grad``."""
+    """True for an ``AccumulateGrad`` node, which adds a leaf tensor's gradient to ``.grad``."""
     return hasattr(node, "variable")
 
 
 def graph_layers(root: Any) -> tuple[list[list[Any]], list[tuple[Any, Any]]]:
-    """The nodes of the backward graph below ``root`` by depth, and its edges.
-
-    A node's depth is the length of the *longest* path from ``root`` to it, so every edge points
-    one or more layers down. Returns ``(layers, edges)``: ``layers[d]`` lists the nodes at depth
-    ``d`` (``layers[0] == [root]``), ``edges`` lists ``(node, child)`` pairs, one per entry of
-    ``node.next_functions`` that is not ``None`` (``None`` marks an input needing no gradient).
-
-    >>> x = torch.ones(2, requires_grad=True)
-    >>> [[type(n).__name__ for n in layer] for layer in graph_layers((x * 2).sum().grad_fn)[0]]
-    [['SumBackward0'], ['MulBackward0'], ['AccumulateGrad']]
-    """
-    _check_node(root)
+    """The nodes below ``root`` (a tensor's ``grad_fn``) by depth, the longest path from
+    ``root``, so that every edge points down; and the edges ``(node, child)``."""
+    # a common slip: a tensor's grad_fn is None when no input of it requires a gradient
+    assert root is not None, "root is None: pass the grad_fn of a tensor computed with autograd"
     depth, edges, stack = {root: 0}, [], [root]
     while stack:
         node = stack.pop()
         for child, _ in node.next_functions:
-            if child is None:
+            if child is None:  # an input that needs no gradient
                 continue
             edges.append((node, child))
             if depth.get(child, -1) < depth[node] + 1:
                 depth[child] = depth[node] + 1
                 stack.append(child)
-    edges = list(dict.fromkeys(edges))  # a node revisited deeper re-adds its edges
     layers: list[list[Any]] = [[] for _ in range(max(depth.values()) + 1)]
     for node, d in depth.items():
         layers[d].append(node)
-    return layers, edges
+    return layers, list(dict.fromkeys(edges))  # a node revisited deeper adds its edges again
 
 
 def graph_size(root: Any) -> int:
@@ -68,8 +50,7 @@ def graph_size(root: Any) -> int:
 
 
 def node_label(node: Any, names: Mapping[int, str] | None = None) -> str:
-    """``"ReluBackward0"`` for an operation; for a leaf, its name from ``names`` (keyed by
-    ``id(tensor)``), else ``"leaf"``."""
+    """The operation (``"ReluBackward0"``), or a leaf's name in ``names`` (keys: ``id(tensor)``)."""
     if is_leaf_node(node):
         return (names or {}).get(id(node.variable), "leaf")
     return node.name()
@@ -78,40 +59,32 @@ def node_label(node: Any, names: Mapping[int, str] | None = None) -> str:
 def draw_graph(
     root: Any, names: Mapping[int, str] | None = None, title: str = "Backward graph"
 ) -> Figure:
-    """Draw the backward graph below ``root``, one row per depth, gradients flowing downwards.
-
-    ``names`` maps ``id(tensor)`` to a label for leaf tensors, e.g.
-    ``{id(p): name for name, p in model.named_parameters()}``. Returns the figure.
-    """
+    """The backward graph below ``root``, one row per depth, gradients flowing down; ``names``
+    labels the leaves, e.g. ``{id(p): name for name, p in model.named_parameters()}``."""
     layers, edges = graph_layers(root)
-    if names is not None and not isinstance(names, Mapping):
-        raise TypeError(f"names must be a mapping from id(tensor) to str, got {type(names)}")
-    width = max(len(layer) for layer in layers)
+    width, depth = max(len(layer) for layer in layers), len(layers)
     pos = {
-        node: (i - (len(layer) - 1) / 2, -d)
+        n: (i - (len(layer) - 1) / 2, -d)
         for d, layer in enumerate(layers)
-        for i, node in enumerate(layer)
+        for i, n in enumerate(layer)
     }
-    fig, ax = plt.subplots(figsize=(max(6.0, 2.2 * width), 0.75 * len(layers) + 1))
+    fig, ax = plt.subplots(figsize=(max(6.0, 2.2 * width), 0.75 * depth + 1))
+    arrow = {"arrowstyle": "->", "color": "grey", "shrinkA": 11, "shrinkB": 11}
     for parent, child in edges:
-        ax.annotate(
-            "",
-            xy=pos[child],
-            xytext=pos[parent],
-            arrowprops={"arrowstyle": "->", "color": "grey", "shrinkA": 11, "shrinkB": 11},
-        )
-    for node, (px, py) in pos.items():
-        colour = LEAF_COLOUR if is_leaf_node(node) else NODE_COLOUR
-        ax.text(px, py, node_label(node, names), ha="center", va="center", fontsize=9,
-                bbox={"boxstyle": "round", "fc": colour, "ec": "grey"})  # fmt: skip
-    ax.set_xlim(-width / 2 - 0.2, width / 2 + 0.2)
-    ax.set_ylim(-len(layers) + 0.5, 0.5)
-    ax.set_title(title)
+        ax.annotate("", xy=pos[child], xytext=pos[parent], arrowprops=arrow)
+    for node, (x, y) in pos.items():
+        box = {
+            "boxstyle": "round",
+            "ec": "grey",
+            "fc": LEAF_COLOUR if is_leaf_node(node) else NODE_COLOUR,
+        }
+        ax.text(x, y, node_label(node, names), ha="center", va="center", fontsize=9, bbox=box)
+    ax.set(
+        xlim=(-width / 2 - 0.2, width / 2 + 0.2), ylim=(-depth + 0.5, 0.5), xticks=[], title=title
+    )
+    ax.set_yticks([-d for d in range(depth)], [str(d) for d in range(depth)])
     ax.set_ylabel("backward steps from the root")
-    ax.set_yticks([-d for d in range(len(layers))], [str(d) for d in range(len(layers))])
-    ax.set_xticks([])
-    for side in ("top", "right", "bottom"):
-        ax.spines[side].set_visible(False)
+    ax.spines[["top", "right", "bottom"]].set_visible(False)
     ax.plot([], [], "s", color=NODE_COLOUR, ms=10, label="backward node (grad_fn)")
     ax.plot([], [], "s", color=LEAF_COLOUR, ms=10, label="leaf: AccumulateGrad into .grad")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=8, frameon=False)
@@ -119,16 +92,11 @@ def draw_graph(
 
 
 def saved_tensor_shapes(fn: Any, *args: Any) -> tuple[Any, list[tuple[int, ...]]]:
-    """Run ``fn(*args)`` and list the shapes of the tensors autograd saves for backward.
-
-    Uses the public ``torch.autograd.graph.saved_tensors_hooks``: every tensor an operation
-    saves passes through the pack hook once. Returns ``(fn's output, shapes in saving order)``.
-    """
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    """``(fn(*args), the shapes of the tensors autograd saved for backward, in order)``: each
+    passes once through the pack hook of ``torch.autograd.graph.saved_tensors_hooks``."""
     shapes: list[tuple[int, ...]] = []
 
-    def pack(t: torch.Tensor) -> torch.Tensor:
+    def pack(t: Tensor) -> Tensor:
         shapes.append(tuple(t.shape))
         return t
 

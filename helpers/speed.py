@@ -1,46 +1,32 @@
-"""Speed on a CPU (and a GPU): the tools of the speed appendix and ``benchmarks/``.
-
-:class:`Stopwatch` records wall time with the CPU time the process really got and the load
-around it, so "slow code" can be told from "busy machine"; :func:`time_per_step` and
-:func:`seconds_per_image` time training steps; :func:`native_bf16` and :func:`autocast_bf16` run
-in bfloat16 only where the hardware computes it; :func:`train_to_target` times training to a
-target accuracy, its validation checks included.
-"""
+"""Speed on a CPU (and a GPU), for the speed appendix and ``benchmarks/``: time a block, a step,
+an image, or training to a target accuracy; channels-last and bfloat16 where they pay."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
-from collections.abc import Callable, Sized
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._internal.checks import check_positive_int, check_range, check_type
 from ._internal.machine import load_average
-from .training import _model_device, adam, evaluate
+from .training import adam, evaluate
 
 
 @dataclass
 class Stopwatch:
-    """Wall time, this process's CPU time and the load average around a block of code.
-
-    >>> with Stopwatch() as watch:
-    ...     _ = sum(range(1000))
-    >>> watch.wall >= 0 and watch.cpu >= 0
-    True
-
-    ``cpu / wall`` is how many cores the block kept busy on average: about the thread count on
-    a quiet machine, much less when other programs take the cores.
-    """
+    """Wall time, this process's CPU time and the load average around ``with Stopwatch() as
+    watch:``. ``cpu / wall`` is the cores the block kept busy: about the thread count on a
+    quiet machine, fewer when other programs take cores. Tells slow code from a busy machine."""
 
     wall: float = 0.0
     cpu: float = 0.0
     load_before: float | None = None
     load_after: float | None = None
-    _start: tuple[float, float] = field(default=(0.0, 0.0), repr=False)
 
     def __enter__(self) -> Stopwatch:
         self.load_before = load_average()
@@ -48,38 +34,31 @@ class Stopwatch:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.wall = time.perf_counter() - self._start[0]
-        self.cpu = time.process_time() - self._start[1]
+        self.wall, self.cpu = self.elapsed(), time.process_time() - self._start[1]
         self.load_after = load_average()
 
     def elapsed(self) -> float:
-        """Wall seconds since the block started (while it runs)."""
+        """Wall seconds since the block started."""
         return time.perf_counter() - self._start[0]
 
     def summary(self) -> str:
         """``"12.3 s wall, 22.1 s CPU (1.8 cores busy), load 1.2 -> 1.9"``."""
         busy = self.cpu / self.wall if self.wall > 0 else float("nan")
-        loads = " -> ".join(
+        load = " -> ".join(
             "unknown" if v is None else f"{v:.1f}" for v in (self.load_before, self.load_after)
         )
-        return f"{self.wall:.1f} s wall, {self.cpu:.1f} s CPU ({busy:.1f} cores busy), load {loads}"
+        return f"{self.wall:.1f} s wall, {self.cpu:.1f} s CPU ({busy:.1f} cores busy), load {load}"
 
 
 def channels_last(model: nn.Module, device: str | torch.device = "cpu") -> nn.Module:
-    """Move ``model`` to ``device`` in channels-last memory format (NHWC): the values of one pixel
-    across channels lie next to each other, the layout oneDNN's CPU convolutions prefer. The
-    arithmetic, and so the outputs up to rounding, are unchanged. Returns the model."""
-    check_type("model", model, nn.Module)
+    """``model`` on ``device`` in channels-last memory format (a pixel's channels side by side),
+    which oneDNN's CPU convolutions prefer; the outputs are the same up to rounding."""
     return model.to(device, memory_format=torch.channels_last)
 
 
 def native_bf16(device: str | torch.device = "cpu") -> bool:
-    """Whether ``device`` computes in bfloat16 natively, so that autocasting to it is faster.
-
-    True for a CUDA GPU that supports bfloat16, and for an x86 CPU with AVX-512 BF16 or AMX
-    instructions (recent server CPUs, AMD Zen 4 and later); False elsewhere (most laptop CPUs,
-    Apple's MPS), where PyTorch would emulate bfloat16 in float32 and a step would get slower.
-    """
+    """Whether ``device`` computes in bfloat16 natively (a CUDA GPU with bfloat16, an x86 CPU
+    with AVX-512 BF16 or AMX). Elsewhere PyTorch emulates it in float32, and a step gets slower."""
     device = torch.device(device)
     if device.type == "cuda":
         if not torch.cuda.is_available():
@@ -88,22 +67,30 @@ def native_bf16(device: str | torch.device = "cpu") -> bool:
             return torch.cuda.is_bf16_supported(including_emulation=False)
         except TypeError:
             return torch.cuda.is_bf16_supported()
-    if device.type != "cpu":
-        return False
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu, torch >= 2.3
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+    return device.type == "cpu" and any(getattr(torch.cpu, c, lambda: False)() for c in checks)
 
 
 def autocast_bf16(device: str | torch.device, enabled: bool) -> contextlib.AbstractContextManager:
-    """``torch.autocast`` to bfloat16 on ``device`` when ``enabled``, else a context that does
-    nothing. Inside it, convolutions and matrix products run in bfloat16 (8 significant bits,
-    float32's range) and their outputs stay bfloat16; the weights stay float32. Compute the
-    loss outside the block, on ``logits.float()``, as :func:`seconds_per_image` does."""
-    check_type("enabled", enabled, bool)
-    device = torch.device(device)
+    """``torch.autocast`` to bfloat16 when ``enabled`` (else nothing): matrix products and
+    convolutions in bfloat16, the weights in float32. Compute the loss on ``logits.float()``."""
     if not enabled:
         return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16)
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+
+
+def time_per_step(step: Callable[[], object], steps: int, *, warmup: int = 3) -> float:
+    """Seconds per call of ``step()``: ``warmup`` untimed calls, then the mean of ``steps``."""
+    for _ in range(warmup):
+        step()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()  # the GPU runs behind Python: wait before reading the clock
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / steps
 
 
 def seconds_per_image(
@@ -116,15 +103,9 @@ def seconds_per_image(
     num_classes: int = 10,
     bf16: bool = False,
 ) -> float:
-    """Fastest of ``repeats`` timings of ``steps`` training steps (forward, cross-entropy,
-    backward, Adam step) on random data, per image. The fastest repeat is the one least
-    disturbed by other programs. The model keeps its device and memory format; it is trained
-    on noise, so pass a fresh one. ``bf16=True`` runs the forward pass under
-    :func:`autocast_bf16`."""
-    check_type("model", model, nn.Module)
-    check_positive_int("batch_size", batch_size)
-    check_positive_int("steps", steps)
-    check_positive_int("repeats", repeats)
+    """Seconds per image of a training step (forward, cross-entropy, backward, Adam) on random
+    data: the fastest of ``repeats`` timings of ``steps`` steps, the least disturbed by other
+    programs. The model keeps its device and memory format, and learns noise: pass a fresh one."""
     device = next(model.parameters()).device
     optimizer = adam(model)
     x = torch.randn(batch_size, *image_shape, device=device)
@@ -140,37 +121,7 @@ def seconds_per_image(
 
     model.train()
     step()  # warm-up: first-call allocations and kernel choices
-    best = float("inf")
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        for _ in range(steps):
-            step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        best = min(best, (time.perf_counter() - start) / (steps * batch_size))
-    return best
-
-
-def time_per_step(step: Callable[[], object], steps: int, *, warmup: int = 3) -> float:
-    """Seconds per call of ``step()``: ``warmup`` untimed calls, then the mean over ``steps``
-    timed calls (waiting for a GPU to finish before reading the clock)."""
-    check_positive_int("steps", steps)
-    check_positive_int("warmup", warmup, allow_zero=True)
-    for _ in range(warmup):
-        step()
-    _sync()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    _sync()
-    return (time.perf_counter() - start) / steps
-
-
-def _sync() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
+    return min(time_per_step(step, steps, warmup=0) for _ in range(repeats)) / batch_size
 
 
 def train_to_target(
@@ -185,62 +136,36 @@ def train_to_target(
     checks_per_epoch: int = 4,
     bf16: bool = False,
 ) -> dict:
-    """Train ``model`` (already on its device and in its memory format) for ``epochs`` epochs of
-    ``train_loader``: Adam, one-cycle to ``max_lr`` over all the steps, cross-entropy with
-    ``label_smoothing``. The validation accuracy on ``val_loader`` is checked every
-    ``1 / checks_per_epoch`` of an epoch until it reaches ``target``, and once more after the
-    last step. With ``bf16=True`` every forward pass runs under autocast to bfloat16; the loss
-    is computed in float32.
-
-    Returns ``{"seconds_to_target", "epochs_to_target"}`` (``None`` when the target was never
-    reached; the seconds are wall time since the start, checks included), ``"checks"`` (a list
-    of ``(epochs done, wall seconds, validation accuracy)``), ``"steps"``, and ``"wall"``,
-    ``"cpu"``, ``"load"`` of the whole run (see :class:`Stopwatch`).
-    """
-    check_type("model", model, nn.Module)
-    check_type("epochs", epochs, float)
-    if epochs <= 0:
-        raise ValueError(f"epochs must be > 0 (a fraction is allowed), got {epochs!r}")
-    check_type("max_lr", max_lr, float)
-    if max_lr <= 0:
-        raise ValueError(f"max_lr must be > 0, got {max_lr!r}")
-    check_range("label_smoothing", label_smoothing, 0.0, 1.0)
-    check_range("target", target, 0.0, 1.0)
-    check_positive_int("checks_per_epoch", checks_per_epoch)
-    check_type("bf16", bf16, bool)
-    device = _model_device(model)
-    if not isinstance(train_loader, Sized) or len(train_loader) == 0:
-        raise ValueError("train_loader must have a length (batches per epoch) of at least 1")
-    per_epoch = len(train_loader)
-    steps = max(1, round(epochs * per_epoch))
-    check_every = max(1, per_epoch // checks_per_epoch)
+    """Train for ``epochs`` (a fraction is allowed) with Adam, one cycle up to ``max_lr``; check
+    the validation accuracy ``checks_per_epoch`` times an epoch until it reaches ``target``, and
+    at the end. Returns ``"seconds_to_target"`` and ``"epochs_to_target"`` (None if never), the
+    ``"checks"`` (epochs, seconds, accuracy), and the run's ``"steps"``, ``"wall"``, ``"cpu"``,
+    ``"load"``."""
+    device, per_epoch = next(model.parameters()).device, len(train_loader)
+    assert per_epoch > 0, "train_loader yields no batch"  # the loop would wait forever
+    steps, check_every = max(1, round(epochs * per_epoch)), max(1, per_epoch // checks_per_epoch)
     optimizer = adam(model, lr=max_lr)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=steps)
-    step, reached, checks = 0, None, []
+    batches = (batch for _ in itertools.count() for batch in train_loader)  # epoch after epoch
+    reached, checks = (None, None), []
     with Stopwatch() as watch:
-        while step < steps:  # whole epochs, then the first part of the next one
-            for x, y in train_loader:
-                model.train()
+        for step, (x, y) in enumerate(itertools.islice(batches, steps), 1):
+            model.train()
+            with autocast_bf16(device, bf16):
+                logits = model(x)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            if step == steps or (reached[0] is None and step % check_every == 0):
                 with autocast_bf16(device, bf16):
-                    logits = model(x)
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                if step == steps or (reached is None and step % check_every == 0):
-                    with autocast_bf16(device, bf16):
-                        accuracy = evaluate(model, val_loader)["accuracy"]  # waits for the GPU
-                    checks.append((step / per_epoch, watch.elapsed(), accuracy))
-                    if reached is None and accuracy >= target:
-                        reached = checks[-1]
-                if step == steps:
-                    break
-    return {
-        "seconds_to_target": None if reached is None else reached[1],
-        "epochs_to_target": None if reached is None else reached[0],
-        "checks": checks,
+                    accuracy = evaluate(model, val_loader)["accuracy"]  # waits for the GPU
+                checks.append((step / per_epoch, watch.elapsed(), accuracy))
+                if reached[0] is None and accuracy >= target:
+                    reached = checks[-1][:2]
+    result = {"epochs_to_target": reached[0], "seconds_to_target": reached[1], "checks": checks}
+    return result | {
         "steps": steps,
         "wall": watch.wall,
         "cpu": watch.cpu,

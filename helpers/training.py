@@ -177,8 +177,6 @@ def fit(
         raise ValueError(
             f"early_stopping monitors {early_stopping.monitor!r}, which needs a val_loader"
         )
-    if check_every is not None and check_every < 1:
-        raise ValueError(f"check_every must be an integer >= 1, got {check_every}")
     device = _model_device(model)
     check_every = check_every or (32 if device.type == "cuda" else 1)
     optimizer = optimizer or adam(model)

@@ -1,10 +1,11 @@
-"""helpers.autograd_graph: walking, sizing and drawing the backward graph, including bad input."""
+"""helpers.autograd_graph: walking, sizing and drawing the backward graph."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pytest
 import torch
+from matplotlib.colors import to_hex
 from torch import nn
 
 from helpers.autograd_graph import (
@@ -15,6 +16,7 @@ from helpers.autograd_graph import (
     node_label,
     saved_tensor_shapes,
 )
+from helpers.plots import COLORS
 
 
 def _classic():
@@ -90,13 +92,15 @@ def test_saved_tensor_shapes_lists_what_backward_needs():
     assert none_saved == []
 
 
-def test_bad_input():
-    with pytest.raises(TypeError, match="root must be a backward node.*got Tensor"):
-        graph_layers(torch.ones(2))
-    with pytest.raises(TypeError, match="root must be a backward node.*got NoneType"):
-        graph_size(None)
-    _, out = _classic()
-    with pytest.raises(TypeError, match="names must be a mapping"):
-        draw_graph(out.grad_fn, ["x"])
-    with pytest.raises(TypeError, match="fn must be callable, got int"):
-        saved_tensor_shapes(3)
+def test_draw_graph_uses_palette_colours():
+    x, out = _classic()
+    fig = draw_graph(out.grad_fn, {id(x): "x"})
+    boxes = [t.get_bbox_patch() for t in fig.axes[0].texts if t.get_bbox_patch()]  # no arrows
+    faces = {to_hex(box.get_facecolor()).upper() for box in boxes}
+    assert faces == {COLORS["sky blue"], COLORS["orange"]}  # drawn light, with an alpha
+    plt.close(fig)
+
+
+def test_a_tensor_without_grad_fn_is_named():
+    with pytest.raises(AssertionError, match="root is None: pass the grad_fn"):
+        graph_size(torch.ones(2).sum().grad_fn)

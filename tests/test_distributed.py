@@ -51,20 +51,6 @@ def test_set_epoch_reshuffles_and_the_same_epoch_repeats():
     assert unshuffled.tolist() == [1, 3, 5]
 
 
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"rank": 2, "world_size": 2}, "rank must be in [0, 1], got 2"),
-        ({"rank": 0, "world_size": 0}, "world_size must be an integer >= 1, got 0"),
-        ({"rank": 0, "world_size": 2, "epoch": -1}, "epoch must be an integer >= 0, got -1"),
-    ],
-)
-def test_shard_indices_refuses_bad_input(kwargs, message):
-    with pytest.raises(ValueError) as err:
-        shard_indices(10, **kwargs)
-    assert message in str(err.value)
-
-
 # --- rank 0 logging and init --------------------------------------------------------------------
 
 
@@ -81,10 +67,6 @@ def test_init_outside_torchrun_says_how_to_launch(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(RuntimeError, match="torchrun --standalone --nproc_per_node"):
         init_distributed()
-    with pytest.raises(ValueError, match="backend must be one of"):
-        init_distributed("mpi")
-    with pytest.raises(ValueError, match="timeout_s must be > 0, got 0"):
-        init_distributed("gloo", 0.0)
 
 
 # --- the launcher -------------------------------------------------------------------------------

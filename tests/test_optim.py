@@ -1,8 +1,6 @@
-"""helpers.optim: range test, schedule traces, colours, timing; and fit's NaN guard."""
+"""helpers.optim: the range test, schedule traces, one colour per name."""
 
 from __future__ import annotations
-
-import math
 
 import matplotlib.pyplot as plt
 import pytest
@@ -10,7 +8,6 @@ import torch
 from torch import nn
 
 from helpers.optim import (
-    PALETTE,
     colors_for,
     lr_range_test,
     lr_trace,
@@ -18,7 +15,7 @@ from helpers.optim import (
     range_test_pick,
     smooth,
 )
-from helpers.training import TrainingDiverged, fit
+from helpers.plots import PALETTE
 
 
 def toy_loader(n: int = 256, batch: int = 32, seed: int = 0) -> list:
@@ -36,8 +33,6 @@ def test_smooth_is_a_bias_corrected_moving_average():
     assert smooth([2.0, 2.0, 2.0]) == pytest.approx([2.0, 2.0, 2.0])
     out = smooth([0.0, 1.0], beta=0.5)
     assert out == pytest.approx([0.0, 0.5 / 0.75])
-    with pytest.raises(ValueError, match="beta must be in"):
-        smooth([1.0], beta=1.0)
 
 
 def test_lr_range_test_grows_the_rate_exponentially_and_stops_on_blow_up():
@@ -50,20 +45,9 @@ def test_lr_range_test_grows_the_rate_exponentially_and_stops_on_blow_up():
     assert lrs[0] == pytest.approx(1e-4) and len(lrs) == len(result["loss"])
     ratios = [b / a for a, b in zip(lrs, lrs[1:])]
     assert all(r == pytest.approx(ratios[0]) for r in ratios)
-    assert len(lrs) < 50  # 1e4 on a linear model blows up before the end
+    assert 8 < len(lrs) < 50  # the 8 batches cycled; 1e4 blows a linear model up before the end
     pick = range_test_pick(result)
     assert lrs[0] / 10 <= pick <= lrs[-1] / 10
-
-
-def test_lr_range_test_refuses_bad_arguments():
-    model = nn.Linear(2, 2)
-    opt = torch.optim.SGD(model.parameters())
-    with pytest.raises(ValueError, match="end must be larger than start"):
-        lr_range_test(model, toy_loader(), opt, start=1.0, end=0.1)
-    with pytest.raises(ValueError, match="steps must be >= 2"):
-        lr_range_test(model, toy_loader(), opt, steps=1)
-    with pytest.raises(ValueError, match="start must be > 0, got 0.0"):
-        lr_range_test(model, toy_loader(), opt, start=0.0)
 
 
 def test_lr_trace_follows_the_schedulers():
@@ -80,16 +64,14 @@ def test_lr_trace_follows_the_schedulers():
         metrics=[1.0] * 5,
     )
     assert plateau[0] == 1.0 and plateau[-1] < 1.0
-    with pytest.raises(ValueError, match="metrics must be given"):
-        lr_trace(lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o), 1.0, 3)
 
 
 def test_colors_are_fixed_per_name_and_the_race_plot_keeps_them():
     names = ["GD", "SGD", "Adam"]
     colors = colors_for(names)
-    assert list(colors.values()) == list(PALETTE[:3])
-    with pytest.raises(ValueError, match="at most"):
-        colors_for([str(i) for i in range(len(PALETTE) + 1)])
+    assert list(colors.values()) == list(PALETTE[:3])  # the course's one palette
+    many = colors_for([str(i) for i in range(10)])  # then greys
+    assert list(many.values())[:8] == list(PALETTE) and len(set(many.values())) == 10
     curves = {n: torch.rand(2, 4) * 100 for n in names}
     fig = plot_race(curves, colors, zoom_out=["GD"])
     left, right = fig.axes[:2]
@@ -97,47 +79,3 @@ def test_colors_are_fixed_per_name_and_the_race_plot_keeps_them():
     assert by_label == {"SGD": colors["SGD"], "Adam": colors["Adam"]}
     assert {line.get_label(): line.get_color() for line in left.get_lines()} == colors
     plt.close(fig)
-
-
-def nan_loader(bad_batch: int, n_batches: int = 6) -> Sized:
-    """Batches of a toy problem whose batch number `bad_batch` (1-based) holds a NaN input."""
-    batches = Sized(toy_loader(n=32 * n_batches))
-    x, y = batches[bad_batch - 1]
-    x = x.clone()
-    x[0, 0, 0, 0] = math.nan
-    batches[bad_batch - 1] = (x, y)
-    return batches
-
-
-@pytest.mark.parametrize("check_every", [None, 1, 4])
-def test_fit_names_the_first_non_finite_batch(check_every):
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 2))
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(TrainingDiverged, match=r"the loss became nan at epoch 1, batch 3 ") as err:
-        fit(model, nan_loader(3), epochs=1, optimizer=opt, progress=False, check_every=check_every)
-    assert (err.value.epoch, err.value.batch) == (1, 3)
-
-
-def test_fit_takes_no_step_on_the_bad_batch_on_a_cpu():
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 2))
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(TrainingDiverged):
-        fit(model, nan_loader(3), epochs=1, optimizer=opt, progress=False)
-    assert all(torch.isfinite(p).all() for p in model.parameters())
-    torch.manual_seed(0)
-    reference = nn.Sequential(nn.Flatten(), nn.Linear(784, 2))
-    fit(
-        reference,
-        Sized(toy_loader(n=64)),
-        epochs=1,
-        optimizer=torch.optim.SGD(reference.parameters(), lr=0.1),
-        progress=False,
-    )  # the two good batches before the bad one
-    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), reference.parameters()))
-
-
-def test_fit_refuses_a_bad_check_every():
-    with pytest.raises(ValueError, match="check_every must be an integer >= 1, got 0"):
-        fit(nn.Linear(784, 2), Sized(toy_loader()), epochs=1, progress=False, check_every=0)

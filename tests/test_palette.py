@@ -4,12 +4,14 @@ by ``setup``, and used by every figure that every notebook draws (recorded in th
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import course_smoke
-import matplotlib as mpl
 import matplotlib.pyplot as plt
 import pytest
-from conftest import NOTEBOOKS
+from conftest import NOTEBOOKS, ROOT
+from matplotlib.colors import to_hex
 
 from helpers.plots import COLORS, PALETTE, plot_history, use_course_style
 
@@ -49,10 +51,22 @@ def in_the_palette(kind: str, colour: str) -> bool:
     return r == g == b or colour[:7].upper() in {c.upper() for c in PALETTE}
 
 
-def test_setup_makes_the_palette_the_default_colour_cycle():
-    mpl.rcParams["axes.prop_cycle"] = mpl.rcParamsDefault["axes.prop_cycle"]
-    use_course_style()  # what setup() calls
-    assert mpl.rcParams["axes.prop_cycle"].by_key()["color"] == list(PALETTE)
+def test_setup_applies_the_palette_and_importing_helpers_does_not():
+    """In a fresh process, so that nothing else has applied the palette before: importing
+    helpers (and helpers.plots) leaves matplotlib's colours alone; setup() sets them."""
+    code = (
+        "import matplotlib as mpl, helpers, helpers.plots\n"
+        "cycle = lambda: mpl.rcParams['axes.prop_cycle'].by_key()['color']\n"
+        "ours = lambda: cycle() == list(helpers.PALETTE)\n"
+        "print('imported', ours())\n"
+        "helpers.setup({'seed': 0, 'device': 'cpu', 'data_dir': None, 'smoke': True, "
+        "'results_dir': None, 'threads': 1})\n"
+        "print('setup', ours())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert "imported False" in out and "setup True" in out
     assert len(set(PALETTE)) == len(PALETTE) == 8 and PALETTE[0] == COLORS["blue"]
 
 
@@ -76,8 +90,9 @@ def test_plot_history_draws_its_runs_in_the_palette():
         "train_acc": [0.5, 0.8],
         "val_acc": [0.4, 0.7],
     }
+    use_course_style()  # what setup() does
     fig = plot_history({"a": history, "b": history})
-    colors = [line.get_color() for line in fig.axes[0].get_lines()]
+    colors = [to_hex(line.get_color()).upper() for line in fig.axes[0].get_lines()]
     assert colors == [PALETTE[0], PALETTE[0], PALETTE[1], PALETTE[1]]
     plt.close(fig)
 

@@ -83,26 +83,10 @@ def test_l1_penalty_plugs_into_fit_and_shrinks_the_weights(mnist_splits):
     assert norms[1e-3, "small"] > 3 * norms[0.0, "small"]  # ... and many more weights near zero
 
 
-@pytest.mark.parametrize(
-    "bad, error",
-    [
-        (-1e-4, ValueError),
-        (float("nan"), ValueError),
-        (float("inf"), ValueError),
-        ("1e-4", TypeError),
-        (None, TypeError),
-    ],
-)
-def test_l1_penalty_rejects_bad_strengths(bad, error):
-    with pytest.raises(error, match="strength must be"):
-        l1_penalty(bad)
-
-
-def test_l1_penalty_rejects_a_model_without_weights():
-    with pytest.raises(ValueError, match="no weight matrices"):
-        l1_penalty(1e-4)(nn.ReLU())
-    with pytest.raises(TypeError, match="model must be Module"):
-        l1_penalty(1e-4)("net")
+def test_a_negative_l1_strength_is_refused():
+    # it would reward large weights, and training would go on without a word
+    with pytest.raises(AssertionError, match="would reward large weights"):
+        l1_penalty(-1e-4)
 
 
 # --- affine_batch: per-image parameters, checked against torchvision's own affine -----------------
@@ -162,51 +146,6 @@ def test_affine_batch_fills_the_uncovered_border_with_fill():
     assert MNIST_BACKGROUND == pytest.approx(-MNIST_MEAN / MNIST_STD)
 
 
-@pytest.mark.parametrize(
-    "args, error, message",
-    [
-        (
-            (torch.zeros(2, 28, 28), torch.zeros(2), torch.zeros(2, 2), torch.ones(2)),
-            ValueError,
-            r"images must be a float tensor \[N, C, H, W\]",
-        ),
-        (
-            (
-                torch.zeros(2, 1, 28, 28, dtype=torch.uint8),
-                torch.zeros(2),
-                torch.zeros(2, 2),
-                torch.ones(2),
-            ),
-            ValueError,
-            "float tensor",
-        ),
-        (
-            (torch.zeros(2, 1, 28, 28), torch.zeros(3), torch.zeros(2, 2), torch.ones(2)),
-            ValueError,
-            r"angle must have shape \[2\]",
-        ),
-        (
-            (torch.zeros(2, 1, 28, 28), torch.zeros(2), torch.zeros(2), torch.ones(2)),
-            ValueError,
-            r"translate must have shape \[2, 2\]",
-        ),
-        (
-            (torch.zeros(2, 1, 28, 28), torch.zeros(2), torch.zeros(2, 2), torch.zeros(2)),
-            ValueError,
-            "scale must be > 0",
-        ),
-        (
-            (torch.zeros(2, 1, 28, 28), [0.0, 0.0], torch.zeros(2, 2), torch.ones(2)),
-            TypeError,
-            "angle must be Tensor",
-        ),
-    ],
-)
-def test_affine_batch_rejects_bad_input(args, error, message):
-    with pytest.raises(error, match=message):
-        affine_batch(*args)
-
-
 # --- RandomAffineBatch and the augmentation pipeline -------------------------------------------
 
 
@@ -259,25 +198,6 @@ def test_random_affine_batch_takes_a_single_image_too():
     assert out.shape == img.shape
 
 
-@pytest.mark.parametrize(
-    "kwargs, error, message",
-    [
-        ({"degrees": -5}, ValueError, "degrees must give min <= max"),
-        ({"degrees": (10, 5)}, ValueError, "degrees must give min <= max"),
-        ({"degrees": "10"}, TypeError, "degrees must be"),
-        ({"translate": 1.5}, ValueError, "translate must be a fraction in"),
-        ({"translate": (0.1,)}, ValueError, "translate must be a fraction in"),
-        ({"scale": 1.1}, ValueError, r"scale must be a \(min, max\) pair"),
-        ({"scale": (1.2, 0.8)}, ValueError, "scale must give min <= max"),
-        ({"fill": "black"}, TypeError, "fill must be float"),
-        ({"generator": 0}, TypeError, "generator must be Generator or None"),
-    ],
-)
-def test_random_affine_batch_rejects_bad_arguments(kwargs, error, message):
-    with pytest.raises(error, match=message):
-        RandomAffineBatch(**kwargs)
-
-
 def test_augmentation_is_a_v2_pipeline_for_the_fast_path(mnist_splits):
     x, y = mnist_splits["train"]
     pipeline = augmentation(generator=torch.Generator().manual_seed(0))
@@ -304,7 +224,3 @@ def test_per_sample_applies_a_transform_image_by_image():
     out = PerSample(v2.RandomAffine(degrees=30))(copies)
     assert out.shape == copies.shape
     assert not torch.allclose(out[0], out[1])
-    with pytest.raises(ValueError, match=r"images must be a batch \[N, C, H, W\]"):
-        PerSample(v2.RandomAffine(degrees=30))(copies[0])
-    with pytest.raises(TypeError, match="transform must be callable"):
-        PerSample(3)

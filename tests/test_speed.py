@@ -1,11 +1,10 @@
-"""helpers.speed.train_to_target: fractional epochs, when the checks happen, what is recorded,
-and bad input."""
+"""helpers.speed: train_to_target (fractional epochs, when the checks happen, what is recorded),
+the stopwatch, timing a step, channels-last and bfloat16."""
 
 from __future__ import annotations
 
 import time
 
-import pytest
 import torch
 from torch import nn
 
@@ -86,32 +85,6 @@ def test_an_unreachable_target_gives_none_and_checks_every_time():
     assert times == sorted(times)
 
 
-@pytest.mark.parametrize(
-    "kwargs, error, message",
-    [
-        ({"epochs": 0.0}, ValueError, "epochs must be > 0 (a fraction is allowed), got 0.0"),
-        ({"epochs": "1"}, TypeError, "epochs must be float"),
-        ({"max_lr": -1.0}, ValueError, "max_lr must be > 0, got -1.0"),
-        ({"target": 1.5}, ValueError, "target"),
-        ({"label_smoothing": -0.1}, ValueError, "label_smoothing"),
-        ({"checks_per_epoch": 0}, ValueError, "checks_per_epoch must be an integer >= 1"),
-        ({"bf16": "yes"}, TypeError, "bf16 must be bool"),
-    ],
-)
-def test_bad_input_names_the_argument(kwargs, error, message):
-    model, train, val = setup()
-    args = {"epochs": 1.0, "max_lr": 0.01} | kwargs
-    with pytest.raises(error) as err:
-        train_to_target(model, train, val, **args)
-    assert message in str(err.value)
-
-
-def test_a_loader_without_a_length_is_refused():
-    model, train, val = setup()
-    with pytest.raises(ValueError, match="train_loader must have a length"):
-        train_to_target(model, iter(train), val, epochs=1.0, max_lr=0.01)
-
-
 def test_stopwatch_measures_wall_and_cpu_time_separately():
     with speed.Stopwatch() as idle:
         time.sleep(0.05)  # wall time passes, CPU time barely
@@ -141,8 +114,6 @@ def test_channels_last_keeps_outputs_and_changes_the_layout():
     assert not model[3].weight.is_contiguous()
     x = torch.randn(4, 1, 28, 28)
     torch.testing.assert_close(model(x), reference(x), rtol=1e-4, atol=1e-5)
-    with pytest.raises(TypeError, match="model must be Module"):
-        speed.channels_last("not a model")
 
 
 def test_seconds_per_image_is_positive_and_trains_the_model():
@@ -152,20 +123,6 @@ def test_seconds_per_image_is_positive_and_trains_the_model():
     seconds = speed.seconds_per_image(model, 8, steps=2, repeats=2)
     assert 0 < seconds < 1
     assert not torch.equal(before, model[1].weight)  # the timed steps really updated it
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
-        ({"batch_size": 4, "steps": 0}, "steps must be an integer >= 1, got 0"),
-        ({"batch_size": 4, "repeats": -1}, "repeats must be an integer >= 1, got -1"),
-    ],
-)
-def test_seconds_per_image_rejects_bad_counts(kwargs, message):
-    with pytest.raises(ValueError) as err:
-        speed.seconds_per_image(nn.Linear(784, 10), **kwargs)
-    assert message in str(err.value)
 
 
 def test_native_bf16_follows_the_cpu_flags_and_is_false_off_cpu_and_cuda(monkeypatch):
@@ -191,8 +148,6 @@ def test_autocast_bf16_computes_products_in_bfloat16_only_when_enabled():
         assert (a @ b).dtype == torch.bfloat16
     with speed.autocast_bf16("cpu", False):
         assert (a @ b).dtype == torch.float32
-    with pytest.raises(TypeError, match="enabled must be bool"):
-        speed.autocast_bf16("cpu", 1)
 
 
 def test_seconds_per_image_in_bf16_trains_float32_weights():
@@ -221,5 +176,3 @@ def test_time_per_step_calls_the_step_and_returns_seconds():
     calls = []
     seconds = speed.time_per_step(lambda: calls.append(1), 4, warmup=2)
     assert len(calls) == 6 and seconds >= 0
-    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
-        speed.time_per_step(lambda: None, 0)

@@ -1,4 +1,4 @@
-"""Recording results; the course's models."""
+"""Recording results (helpers.results; the models: test_models.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from helpers import runtime
-from helpers.models import Net, count_parameters, mlp
 from helpers.results import save_results, show_claims
 
 
@@ -38,47 +37,6 @@ def test_save_results_refuses_nan_and_leaves_nothing(tmp_path):
     with pytest.raises(TypeError, match="JSON-serializable"):
         save_results({"model": nn.Linear(1, 1)}, str(tmp_path), "bad")
     assert list(tmp_path.iterdir()) == []
-
-
-def test_net_is_the_articles_mlp():
-    net = Net()
-    assert count_parameters(net) == 109_386
-    assert [m.out_features for m in net.children()] == [128, 64, 10]
-    assert net(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
-    assert net(torch.zeros(3, 784)).shape == (3, 10)
-
-
-def test_mlp_matches_net_and_configures():
-    assert count_parameters(mlp()) == count_parameters(Net())
-    wide = mlp((784, 512, 10), dropout=0.5)
-    assert [type(m).__name__ for m in wide] == ["Flatten", "Linear", "ReLU", "Dropout", "Linear"]
-    assert wide(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
-    with pytest.raises(ValueError, match="dropout must be between"):
-        mlp(dropout=1.0)
-    with pytest.raises(ValueError, match=r"sizes\[1\] must be an integer >= 1, got 0"):
-        mlp((784, 0, 10))
-    with pytest.raises(ValueError, match="at least an input and an output"):
-        mlp((784,))
-
-
-@pytest.mark.parametrize("make", [Net, mlp], ids=["Net", "mlp"])
-def test_images_of_the_wrong_size_are_named_before_the_first_layer(make):
-    model = make()
-    for bad in (torch.zeros(2, 3, 32, 32), torch.zeros(2, 2, 28, 28), torch.zeros(784)):
-        with pytest.raises(
-            ValueError, match=r"expects a batch of images of shape \[B, 1, 28, 28\]"
-        ):
-            model(bad)
-    assert model(torch.zeros(0, 1, 28, 28)).shape == (0, 10)  # an empty batch is fine
-    with pytest.raises(ValueError, match=r"\[B, 1, 10, 10\] or \[B, 100\], got \[3, 784\]"):
-        mlp((100, 10))(torch.zeros(3, 784))
-
-
-def test_count_parameters_trainable_only():
-    net = Net()
-    net.fc1.requires_grad_(False)
-    assert count_parameters(net) == 109_386 - 100_480
-    assert count_parameters(net, trainable_only=False) == 109_386
 
 
 def test_show_claims_prints_a_table_and_never_raises(capsys):
