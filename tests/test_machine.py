@@ -30,9 +30,7 @@ def test_choose_threads_gives_torch_the_free_cores_and_at_least_one(cores, busy,
     assert threads.choose_threads(cores=cores, busy=busy) == expected
 
 
-def test_choose_threads_refuses_bad_input():
-    with pytest.raises(ValueError, match="cores"):
-        threads.choose_threads(cores=0, busy=0)
+def test_choose_threads_refuses_a_negative_load():
     with pytest.raises(ValueError, match=r"busy must be >= 0, got -1"):
         threads.choose_threads(cores=2, busy=-1)
 
@@ -84,8 +82,6 @@ def test_use_threads_respects_omp_num_threads_and_an_explicit_count(monkeypatch,
     assert torch.get_num_threads() == 1
     assert threads.use_threads(2) == "2 CPU threads (as asked)"
     assert torch.get_num_threads() == 2
-    with pytest.raises(ValueError, match="threads"):
-        threads.use_threads(0)
 
 
 def test_load_average_is_a_number_or_none(monkeypatch):

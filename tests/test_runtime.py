@@ -62,6 +62,8 @@ def test_the_parameters_cell_gives_types_and_bounds():
         ({"lr": 2.0}, ValueError, "lr must be <= 1, got 2.0"),
         ({"data_dir": 3}, TypeError, "data_dir must be str or None, got 3"),
         ({"sizes": 1000}, TypeError, "sizes must be list, got 1000"),
+        ({"threads": "two"}, TypeError, "threads must be int or None, got 'two'"),
+        ({"threads": 0}, ValueError, "threads must be >= 1, got 0"),
     ],
 )
 def test_a_bad_value_is_named_in_one_sentence(values, error, message):
@@ -70,7 +72,7 @@ def test_a_bad_value_is_named_in_one_sentence(values, error, message):
 
 
 def test_good_values_pass_and_an_int_is_a_fine_float():
-    check(lr=1, epochs=2, data_dir="some/folder", sizes=[5])
+    check(lr=1, epochs=2, data_dir="some/folder", sizes=[5], threads=2)
 
 
 def test_an_unknown_papermill_parameter_and_a_missing_one_are_named():

@@ -18,8 +18,6 @@ from pathlib import Path
 
 import torch
 
-from .checks import check_positive_int
-
 
 def available_cores() -> int:
     """The cores this process may run on (its CPU affinity where the OS tells it, else all)."""
@@ -49,7 +47,6 @@ def busy_cores(samples: int = 5, interval: float = 0.01) -> float | None:
     ago. Where Linux's count is missing, the 1-minute load average stands in; None where there is
     neither (Windows).
     """
-    check_positive_int("samples", samples)
     readings = []
     for i in range(samples):
         running = _running_now()
@@ -71,7 +68,6 @@ def choose_threads(cores: int | None = None, busy: float | None = None) -> int:
     (2, 1, 5)
     """
     cores = available_cores() if cores is None else cores
-    check_positive_int("cores", cores)
     busy = busy_cores() if busy is None else busy
     if busy is None:
         return cores
@@ -88,7 +84,7 @@ def use_threads(threads: int | None = None) -> str:
     programs)"``.
     """
     if threads is not None:
-        check_positive_int("threads", threads)
+        assert threads >= 1, f"threads must be >= 1, got {threads}"
         torch.set_num_threads(threads)
         why = "as asked"
     elif os.environ.get("OMP_NUM_THREADS"):

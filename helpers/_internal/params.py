@@ -26,7 +26,8 @@ from typing import Any
 # Parameters every notebook has; used as the contract where no parameters cell can be found
 # (the code run outside IPython).
 COMMON = {"seed": 0, "device": "auto", "data_dir": None, "smoke": False, "results_dir": None}
-COMMON_BOUNDS = {"seed": [("≥", 0.0)]}
+COMMON_BOUNDS = {"seed": [("≥", 0.0)], "threads": [("≥", 1.0)]}
+NONE_OR = {"threads": int}  # common parameters whose None default stands for another type
 _OPS = {"≥": operator.ge, ">": operator.gt, "≤": operator.le, "<": operator.lt}
 _BOUND = re.compile(r"\s*(≥|>|≤|<)\s*(-?[\d._]+(?:e-?\d+)?)\s*")
 
@@ -39,11 +40,12 @@ class Parameter:
 
     def check(self, value: Any) -> None:
         """Raise ``TypeError`` or ``ValueError`` (one sentence) unless ``value`` fits."""
-        wanted = _types(self.default)
+        wanted = (NONE_OR[self.name], type(None)) if self.name in NONE_OR else _types(self.default)
         ok = isinstance(value, wanted) and not (isinstance(value, bool) and bool not in wanted)
         ok = ok or (float in wanted and type(value) is int)  # lr = 1 means 1.0
         if not ok:
-            names = "str or None" if self.default is None else type(self.default).__name__
+            names = " or ".join("None" if t is type(None) else t.__name__ for t in wanted[:2])
+            names = names if self.default is None else type(self.default).__name__
             raise TypeError(
                 f"{self.name} must be {names}, got {value!r} of type {type(value).__name__}"
             )
@@ -101,7 +103,7 @@ def parse_parameters_cell(source: str) -> dict[str, Parameter] | None:
         if comment is None:
             return None
         name = node.targets[0].id
-        found[name] = Parameter(name, default, _bounds(comment))
+        found[name] = Parameter(name, default, _bounds(comment) or COMMON_BOUNDS.get(name, []))
     return found if "smoke" in found else None
 
 

@@ -19,7 +19,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .checks import check_positive_int, check_type
 from .paths import ROOT as PROJECT_ROOT
 
 ERROR_LINE = r"(?:\w+\.)*\w*(?:Error|Exception|Interrupt)\b:.*"  # "ValueError: bad input"
@@ -102,12 +101,7 @@ def launch(
     session; past ``timeout_s`` all of it is stopped. A non-zero exit or a timeout raises
     :class:`DistributedRunError` naming the failing rank and its error.
     """
-    check_type("script", script, (str, os.PathLike))
-    check_type("args", args, (list, tuple))
-    check_positive_int("nproc", nproc)
     threads = max(1, (os.cpu_count() or 1) // nproc) if threads is None else threads
-    check_positive_int("threads", threads)
-    check_type("timeout_s", timeout_s, float)
     if not Path(script).is_file():
         raise FileNotFoundError(f"script must be an existing file, got {str(script)!r}")
     path = os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(":")
