@@ -44,7 +44,7 @@ def test_a_wrong_type_a_bound_and_an_unknown_name_are_refused(path):
     for name, parameter in declared.items():
         for op, limit in parameter.bounds:
             bad = limit - 1 if op in ("≥", ">") else limit + 1
-            bad = int(bad) if isinstance(parameter.default, int) else float(bad)
+            bad = float(bad) if isinstance(parameter.default, float) else int(bad)
             with pytest.raises(ValueError, match=f"{name} must be"):
                 check_parameters({**defaults, name: bad}, [source])
     with pytest.raises(NameError, match="unknown parameter 'sed'"):
