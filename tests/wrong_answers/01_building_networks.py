@@ -31,12 +31,13 @@ def tanh_ratio(x, init, seed):
     return {ratio}
 
 
-ratios = {{i: [tanh_ratio(x_std, i, s) for s in range(5)] for i in ("Xavier normal", "He normal")}}
+ratios = {{i: [tanh_ratio(x_std, i, s) for s in {seeds}] for i in ("Xavier normal", "He normal")}}
 level = [i for i, r in ratios.items() if all(0.8 <= v <= 1.25 for v in r)]
 level_init = {decision}
 """
 _TANH_RIGHT = {
-    "args": "activation=torch.tanh, depth=20, width=256, seed=seed",
+    "args": "activation=torch.tanh, depth=20, width=128, seed=seed",
+    "seeds": "range(5)",
     "ratio": "m[19] / m[9]",
     "decision": "level[0] if len(level) == 1 else None",
 }
@@ -79,11 +80,15 @@ class DeepMLP(nn.Module):
         "layer 20 over layer 2, the transient included": _tanh(ratio="m[19] / m[1]"),
         "off by one: list index 10 is layer 11": _tanh(ratio="m[19] / m[10]"),
         "ReLU, preactivation_moments' default activation, instead of tanh": _tanh(
-            args="depth=20, width=256, seed=seed"
+            args="depth=20, width=128, seed=seed"
         ),
         "the seed is never passed: five copies of one network": _tanh(
-            args="activation=torch.tanh, depth=20, width=256"
+            args="activation=torch.tanh, depth=20, width=128"
         ),
+        "width left at preactivation_moments' default, section 6's 256": _tanh(
+            args="activation=torch.tanh, depth=20, seed=seed"
+        ),
+        "the five seeds measured in another order than 0 to 4": _tanh(seeds="(0, 2, 1, 3, 4)"),
         "the decision typed in, not read from the measurements": _tanh(decision='"Xavier normal"'),
     },
     "dead_units": {
@@ -100,5 +105,13 @@ def dead_units(model, x):
         ),
         "silent on some example instead of on every one": _DEAD.format(dead="(z <= 0).any(dim=0)"),
         "the wrong axis: examples instead of units": _DEAD.format(dead="(z <= 0).all(dim=1)"),
+        "judged from the weights alone: every weight and the bias ≤ 0": """
+def dead_units(model, x):
+    w, b = model.fc1.weight, model.fc1.bias
+    return torch.nonzero((w <= 0).all(dim=1) & (b <= 0)).flatten().tolist()
+""",
+        "a tiny average output taken for death": _DEAD.format(
+            dead="torch.relu(z).mean(dim=0) < 1e-6"
+        ),
     },
 }
