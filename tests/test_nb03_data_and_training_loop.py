@@ -42,7 +42,9 @@ def test_accuracy_is_a_staircase_and_the_timings_are_printed(smoke_run):
     text = outputs_of(nb, "def first_batch_waits")
     assert "persistent_workers=True : first batch of epochs 1, 2, 3 after" in text
     assert "in this run, workers start by '" in text  # the start method, named
-    assert "reading one batch through the DataLoader took" in outputs_of(nb, "step_ms, read_ms")
+    assert "reading one batch through the DataLoader, no workers, took" in outputs_of(
+        nb, "step_ms, read_ms"
+    )
 
 
 def test_pytorch_s_own_dataset_tools_are_shown(smoke_run):
