@@ -41,7 +41,7 @@ def test_accuracy_is_a_staircase_and_the_timings_are_printed(smoke_run):
     assert "PyTorch threads:" in outputs_of(nb, "def read_batches")
     text = outputs_of(nb, "def first_batch_waits")
     assert "persistent_workers=True : first batch of epochs 1, 2, 3 after" in text
-    assert "in this run, workers start by '" in text  # the start method, named
+    assert "in this run, the workers' start method is '" in text
     assert "reading one batch through the DataLoader, no workers, took" in outputs_of(
         nb, "step_ms, read_ms"
     )
