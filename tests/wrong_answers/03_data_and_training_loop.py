@@ -29,5 +29,173 @@ def train_epochs(model, loader, optimizer, epochs):
             losses.append(loss.item())
     return losses
 """,
+        "step before backward: each step uses no gradient or the last batch's": """
+def train_epochs(model, loader, optimizer, epochs):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    losses = []
+    for _ in range(epochs):
+        for x, y in loader:
+            loss = criterion(model(x), y)
+            optimizer.zero_grad()
+            optimizer.step()
+            loss.backward()
+            losses.append(loss.item())
+    return losses
+""",
+        "calls helpers.fit, which the prompt rules out": """
+def train_epochs(model, loader, optimizer, epochs):
+    return fit(model, loader, epochs=epochs, optimizer=optimizer, progress=False)["batch_loss"]
+""",
+        "keeps the loss tensors (and every graph) instead of floats": """
+def train_epochs(model, loader, optimizer, epochs):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    losses = []
+    for _ in range(epochs):
+        for x, y in loader:
+            loss = criterion(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss)
+    return losses
+""",
+        "never switches the model to training mode": """
+def train_epochs(model, loader, optimizer, epochs):
+    criterion = nn.CrossEntropyLoss()
+    losses = []
+    for _ in range(epochs):
+        for x, y in loader:
+            loss = criterion(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    return losses
+""",
+        "one mean loss per epoch instead of every batch's": """
+def train_epochs(model, loader, optimizer, epochs):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    losses = []
+    for _ in range(epochs):
+        epoch_losses = []
+        for x, y in loader:
+            loss = criterion(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            epoch_losses.append(loss.item())
+        losses.append(sum(epoch_losses) / len(epoch_losses))
+    return losses
+""",
+    },
+    "order_experiment": {
+        "accuracy measured on the training images, not the validation images": """
+def order_experiment(order, seeds):
+    images, labels = splits["train"][0][:5000], splits["train"][1][:5000]
+    if order == "sorted":
+        by_label = torch.argsort(labels, stable=True)
+        images, labels = images[by_label], labels[by_label]
+    accuracies = []
+    for s in seeds:
+        torch.manual_seed(s)
+        model = Net().to(dev)
+        batches = InMemoryLoader(images, labels, batch_size=64, shuffle=order == "shuffled",
+                                 generator=torch.Generator().manual_seed(s), device=dev)
+        fit(model, batches, epochs=1, optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
+            progress=False)
+        accuracies.append(evaluate(model, InMemoryLoader(images, labels, device=dev))["accuracy"])
+    return accuracies
+""",
+        "hard-coded accuracies instead of measured ones": """
+def order_experiment(order, seeds):
+    return [0.88, 0.88, 0.89] if order == "shuffled" else [0.12, 0.15, 0.21]
+""",
+        "'sorted' is the original order, not shuffled but never sorted": """
+def order_experiment(order, seeds):
+    images, labels = splits["train"][0][:5000], splits["train"][1][:5000]
+    accuracies = []
+    for s in seeds:
+        torch.manual_seed(s)
+        model = Net().to(dev)
+        batches = InMemoryLoader(images, labels, batch_size=64, shuffle=order == "shuffled",
+                                 generator=torch.Generator().manual_seed(s), device=dev)
+        fit(model, batches, epochs=1, optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
+            progress=False)
+        accuracies.append(evaluate(model, InMemoryLoader(*splits["val"], device=dev))["accuracy"])
+    return accuracies
+""",
+        "the same seed for every run: three copies of one measurement": """
+def order_experiment(order, seeds):
+    images, labels = splits["train"][0][:5000], splits["train"][1][:5000]
+    if order == "sorted":
+        by_label = torch.argsort(labels, stable=True)
+        images, labels = images[by_label], labels[by_label]
+    accuracies = []
+    for s in seeds:
+        torch.manual_seed(0)
+        model = Net().to(dev)
+        batches = InMemoryLoader(images, labels, batch_size=64, shuffle=order == "shuffled",
+                                 generator=torch.Generator().manual_seed(0), device=dev)
+        fit(model, batches, epochs=1, optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
+            progress=False)
+        accuracies.append(evaluate(model, InMemoryLoader(*splits["val"], device=dev))["accuracy"])
+    return accuracies
+""",
+        "the sorted images are shuffled too, so both orders are random": """
+def order_experiment(order, seeds):
+    images, labels = splits["train"][0][:5000], splits["train"][1][:5000]
+    if order == "sorted":
+        by_label = torch.argsort(labels, stable=True)
+        images, labels = images[by_label], labels[by_label]
+    accuracies = []
+    for s in seeds:
+        torch.manual_seed(s)
+        model = Net().to(dev)
+        batches = InMemoryLoader(images, labels, batch_size=64, shuffle=True,
+                                 generator=torch.Generator().manual_seed(s), device=dev)
+        fit(model, batches, epochs=1, optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
+            progress=False)
+        accuracies.append(evaluate(model, InMemoryLoader(*splits["val"], device=dev))["accuracy"])
+    return accuracies
+""",
+    },
+    "uniform_loss": {
+        "softmax twice: cross_entropy fed probabilities instead of logits": """
+@torch.no_grad()
+def initial_loss(model, x, y):
+    return float(nn.functional.cross_entropy(model(x).softmax(1), y))
+""",
+        "hard-coded: the loss of a uniform guess, whatever the model": """
+initial_loss = lambda *a: math.log(10)
+""",
+        "hard-coded number": """
+def initial_loss(model, x, y):
+    return 2.3026
+""",
+        "no torch.no_grad: builds an autograd graph for a measurement": """
+def initial_loss(model, x, y):
+    return float(nn.functional.cross_entropy(model(x), y))
+""",
+        "nll_loss on the logits: the log-softmax is missing": """
+@torch.no_grad()
+def initial_loss(model, x, y):
+    return float(nn.functional.nll_loss(model(x), y))
+""",
+        "returns a tensor, not a Python float": """
+@torch.no_grad()
+def initial_loss(model, x, y):
+    return nn.functional.cross_entropy(model(x), y)
+""",
+        "uniform_loss in base-10 logarithm, not nats": """
+def uniform_loss(n_classes):
+    return -math.log10(1 / n_classes)
+""",
+        "uniform_loss as the probability itself": """
+def uniform_loss(n_classes):
+    return 1 / n_classes
+""",
     },
 }
