@@ -75,6 +75,21 @@ class DeepMLP(nn.Module):
         "view(-1, n_in): a wrongly shaped batch passes silently": _deep_mlp(
             flatten="x.view(-1, self.layers[0].in_features)"
         ),
+        "squeeze(1): drops the channel but leaves each image 28 x 28": _deep_mlp(
+            flatten="x.squeeze(1)"
+        ),
+        "a ReLU before each layer: the input is clipped, the hidden outputs are not": """
+class DeepMLP(nn.Module):
+    def __init__(self, sizes):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def forward(self, x):
+        x = x.flatten(1)
+        for layer in self.layers:
+            x = layer(torch.relu(x))
+        return x
+""",
     },
     "tanh_ratio": {
         "layer 20 over layer 2, the transient included": _tanh(ratio="m[19] / m[1]"),
@@ -113,5 +128,10 @@ def dead_units(model, x):
         "a tiny average output taken for death": _DEAD.format(
             dead="torch.relu(z).mean(dim=0) < 1e-6"
         ),
+        "a list of 0-dim tensors, not of Python ints": """
+def dead_units(model, x):
+    z = model.fc1(x.flatten(1))
+    return list(torch.nonzero((z <= 0).all(dim=0)).flatten())
+""",
     },
 }
