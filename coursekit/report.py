@@ -26,13 +26,14 @@ import platform
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import nbformat
 
 from helpers._internal.files import WriteError, write_atomic
 from helpers._internal.paths import BUILD
+
+from .bench_history import html_section, markdown_section, md_cell
 
 RUN_RECORD = "run.json"
 FIGURE_TAG = "report-figure"
@@ -216,11 +217,6 @@ def _recorded(row: dict[str, Any]) -> list[tuple[str, str]]:
     return [(key, format_value(value)) for key, value in flat.items() if key != HEADLINE_KEY]
 
 
-def md_cell(text: str) -> str:
-    """``text`` as one cell of a markdown table: pipes escaped, on one line."""
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _summary(run: dict[str, Any]) -> str:
     rows = run["notebooks"]
     counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
@@ -291,7 +287,7 @@ def markdown_report(run: dict[str, Any], history: Path | None = None) -> str:
             for r in failed
         ]
         out.append("")
-    out += [_bench_history().markdown_section(history), ""]
+    out += [markdown_section(history), ""]
     detailed = [r for r in run["notebooks"] if r.get("figures") or _recorded(r)]
     if detailed:
         out += ["## Notebooks in detail", ""]
@@ -380,18 +376,11 @@ def html_report(run: dict[str, Any], build_dir: Path, history: Path | None = Non
         f"<th>recorded numbers</th></tr>\n"
         + "\n".join(rows)
         + "</table>\n"
-        + _bench_history().html_section(history)
+        + html_section(history)
         + "\n"
         + ("<h2>Notebooks in detail</h2>\n" + "\n".join(details) if details else "")
         + "\n</body></html>\n"
     )
-
-
-def _bench_history() -> ModuleType:
-    """``coursekit.bench_history``, imported on use: it imports :func:`md_cell` from here."""
-    from coursekit import bench_history
-
-    return bench_history
 
 
 # --------------------------------------------------------------------------- files
