@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import base64
 import html
+import importlib.metadata
 import json
 import os
 import platform
@@ -43,19 +44,29 @@ STATUSES = ("ok", "FAILED", "interrupted", "not run")
 
 
 # --------------------------------------------------------------------------- what a run records
-def environment(device: str = "auto") -> dict[str, Any]:
+def environment(device: str = "auto", probe: bool = True) -> dict[str, Any]:
     """The torch version, the device ``device`` resolves to here (with its name), Python and the
-    OS."""
-    import torch
+    OS.
 
-    from helpers.runtime import get_device
-
+    ``probe=False`` leaves torch unimported (importing it takes seconds on a busy machine, too
+    long after Ctrl-C): the version is the installed package's, and the device is not checked.
+    """
     info: dict[str, Any] = {
-        "torch": torch.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
         "cpu_count": os.cpu_count(),
     }
+    if not probe:
+        try:
+            version = importlib.metadata.version("torch")
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        return {"torch": version, "device": device, "device_name": "not checked", **info}
+    import torch
+
+    from helpers.runtime import get_device
+
+    info = {"torch": torch.__version__, **info}
     try:
         dev = get_device(device)
     except (ValueError, TypeError) as err:
