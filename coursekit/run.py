@@ -12,9 +12,11 @@ relative to the folder the command runs in. What the kernels print outside their
 headline numbers (a progress bar on stderr shows the notebook in progress); it carries on past a
 failing notebook, naming the notebook, the cell and the error, and exits non-zero if any failed.
 After the run it writes the course report, ``build/report.md`` and ``build/report.html`` (see
-``coursekit.report``), with key figures in ``build/figures/``. Ctrl-C stops the run: notebooks
-finished so far stay intact, the report is still written, and the exit code is 130; ``kill``
-(SIGTERM, a CI timeout) is handled the same way, with exit code 143.
+``coursekit.report``), with key figures in ``build/figures/``. Ctrl-C stops the run within
+seconds, even when the runner was started with SIGINT ignored (a background job of a script):
+notebooks finished so far stay intact, the kernel is shut down, the report is still written (a
+second Ctrl-C meanwhile is ignored), and the exit code is 130; ``kill`` (SIGTERM, a CI timeout)
+is handled the same way, with exit code 143.
 ``--inplace`` writes the outputs back into ``notebooks/`` and cleans them for committing (no
 papermill metadata, no progress-bar widgets).
 """
