@@ -209,6 +209,57 @@ def selected_notebooks(only: list[str] | None, folder: Path) -> list[Path]:
     return found
 
 
+def _execute(
+    notebook: Path,
+    tmp_out: Path,
+    parameters: dict[str, Any],
+    progress: dict[str, Any] | bool,
+    kernel_log: IO[str] | None,
+) -> tuple[str, str, KeyboardInterrupt | None]:
+    """Run ``notebook`` with papermill into ``tmp_out``: ``(status, error, interrupt)``."""
+    import papermill
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="kernel-") as ipc_dir:
+            papermill.execute_notebook(
+                str(notebook),
+                str(tmp_out),
+                parameters=parameters or None,
+                cwd=str(notebook.parent),
+                progress_bar=progress,
+                kernel_name="python3",
+                **kernel_options(kernel_log, ipc_dir),
+            )
+    except KeyboardInterrupt as err:
+        how = f"interrupted ({_how(err)})"
+        return "interrupted", f"{how}; the previous executed copy, if any, is untouched", err
+    except papermill.PapermillExecutionError as err:
+        if err.ename == "KeyboardInterrupt":  # the kernel got the Ctrl-C first
+            where = error_line(err.exec_count, err.ename, "")
+            return "interrupted", f"interrupted (Ctrl-C) in {where}", None
+        return "FAILED", error_line(err.exec_count, err.ename, err.evalue), None
+    except Exception as err:  # the kernel died, the disk is full, ...
+        return "FAILED", _describe(err, tmp_out.parent), None
+    return "ok", "", None
+
+
+def _keep_copy(
+    notebook: Path, tmp_out: Path, out_dir: Path, status: str, inplace: bool
+) -> Path | None:
+    """Write papermill's ``tmp_out`` to the executed copy (back into ``notebook``, cleaned, for a
+    good in-place run), atomically; None when there is nothing to keep. ``tmp_out`` is always
+    removed; ``NotebookError`` (half-written) and ``WriteError`` (a full disk) propagate."""
+    try:
+        if not tmp_out.exists() or status == "interrupted":
+            return None
+        nb = read_notebook(tmp_out)
+        target = notebook if inplace and status == "ok" else out_dir / notebook.name
+        write_notebook(clean_notebook(nb) if inplace else nb, target)
+        return target
+    finally:
+        tmp_out.unlink(missing_ok=True)
+
+
 def run_notebook(
     notebook: Path,
     *,
@@ -228,8 +279,6 @@ def run_notebook(
     True or tqdm options); ``kernel_log`` an open file for the kernel's own stderr (see
     :func:`kernel_options`).
     """
-    import papermill
-
     out_dir.mkdir(parents=True, exist_ok=True)
     # papermill writes the notebook as it runs: to a name no other runner uses, never the target
     files.clean_stale_temps(out_dir / notebook.name)
@@ -239,41 +288,13 @@ def run_notebook(
     if results_file is not None:
         results_file.unlink(missing_ok=True)  # never report an earlier run's numbers
     start = time.perf_counter()
-    status, error, interrupt = "ok", "", None
-    try:
-        with tempfile.TemporaryDirectory(prefix="kernel-") as ipc_dir:
-            papermill.execute_notebook(
-                str(notebook),
-                str(tmp_out),
-                parameters=parameters or None,
-                cwd=str(notebook.parent),
-                progress_bar=progress,
-                kernel_name="python3",
-                **kernel_options(kernel_log, ipc_dir),
-            )
-    except KeyboardInterrupt as err:
-        status, interrupt = "interrupted", err
-        error = f"interrupted ({_how(err)}); the previous executed copy, if any, is untouched"
-    except papermill.PapermillExecutionError as err:
-        if err.ename == "KeyboardInterrupt":  # the kernel got the Ctrl-C first
-            status = "interrupted"
-            error = "interrupted (Ctrl-C) in " + error_line(err.exec_count, err.ename, "")
-        else:
-            status, error = "FAILED", error_line(err.exec_count, err.ename, err.evalue)
-    except Exception as err:  # the kernel died, the disk is full, ...
-        status, error = "FAILED", _describe(err, out_dir)
+    status, error, interrupt = _execute(notebook, tmp_out, parameters, progress, kernel_log)
     seconds = time.perf_counter() - start
     path = None
     try:
-        if tmp_out.exists() and status != "interrupted":
-            nb = read_notebook(tmp_out)
-            target = notebook if inplace and status == "ok" else out_dir / notebook.name
-            write_notebook(clean_notebook(nb) if inplace else nb, target)
-            path = target
-    except (NotebookError, WriteError) as err:  # half-written by papermill, or a full disk
+        path = _keep_copy(notebook, tmp_out, out_dir, status, inplace)
+    except (NotebookError, WriteError) as err:
         status, error = "FAILED", error or _describe(err, out_dir)
-    finally:
-        tmp_out.unlink(missing_ok=True)
     results: dict[str, Any] = {}
     if status == "ok" and results_file is not None and results_file.exists():
         try:
