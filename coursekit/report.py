@@ -245,9 +245,10 @@ def _parameters(run: dict[str, Any]) -> str:
 
 def _facts(run: dict[str, Any]) -> list[tuple[str, str]]:
     env = run.get("environment") or {}
+    by = run.get("interrupted_by") or "Ctrl-C"  # records older than SIGTERM handling lack it
     return [
         ("run", f"{run.get('started', '?')} ({run.get('mode', '?')})"),
-        ("result", _summary(run) + (" — interrupted (Ctrl-C)" if run.get("interrupted") else "")),
+        ("result", _summary(run) + (f" — interrupted ({by})" if run.get("interrupted") else "")),
         ("torch", str(env.get("torch", "?"))),
         ("device", f"{env.get('device', '?')} ({env.get('device_name', '?')})"),
         ("Python", f"{env.get('python', '?')} on {env.get('platform', '?')}"),

@@ -452,16 +452,17 @@ def test_real_ctrl_c_or_kill_on_a_running_course(tmp_path, how):
         try:
             out, err = proc.communicate(timeout=STOP_WITHIN)
         except subprocess.TimeoutExpired as late:
-            pytest.fail(
-                f"the runner did not stop within {STOP_WITHIN} s of the signal; it printed: "
-                + (late.stdout or b"").decode(errors="replace")
-            )
+            printed = late.stdout or b""  # bytes, even in text mode
+            if isinstance(printed, bytes):
+                printed = printed.decode(errors="replace")
+            pytest.fail(f"the runner did not stop within {STOP_WITHIN} s of the signal: {printed}")
         print(f"{how}: the runner stopped {time.monotonic() - sent:.1f} s after the signal")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == (130 if how == "ctrl-c" else 143), out + err[-3000:]
-    assert f"interrupted ({'Ctrl-C' if how == 'ctrl-c' else 'SIGTERM'})" in out
+    by = "Ctrl-C" if how == "ctrl-c" else "SIGTERM"
+    assert f"interrupted ({by})" in out
     for noise in ("Traceback", "ZMQError", "Task exception", "without encryption"):
         assert noise not in err, err[-3000:]
     assert nbformat.read(build / "executed" / "01_fast.ipynb", as_version=4).cells
@@ -479,6 +480,7 @@ def test_real_ctrl_c_or_kill_on_a_running_course(tmp_path, how):
     while kernel_alive(kernel) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not kernel_alive(kernel), f"the kernel of notebook 02 (pid {kernel}) is still running"
+    assert f"— interrupted ({by})" in (build / "report.md").read_text()
 
 
 def kernel_alive(pid: int) -> bool:
