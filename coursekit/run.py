@@ -537,9 +537,9 @@ def execute(plan: Plan, stop: Stop) -> tuple[list[dict[str, Any]], str | None]:
                     progress=_cell_bar(),
                     kernel_log=log,
                 )
+                rows.append(row)  # first: a Ctrl-C from here on still reports this notebook
                 if row["status"] == "ok" and plan.mode != "smoke":
                     _fail_on_claims(row)
-                rows.append(row)
                 bar.update(1)
                 tqdm.write(_row_line(row), file=sys.stdout)
                 sys.stdout.flush()
