@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coursekit.report import md_cell
 from helpers._internal.paths import ROOT
 
 HISTORY = ROOT / "benchmarks" / "history.jsonl"
@@ -255,6 +254,12 @@ def history_tables(history: History, n: int = LAST) -> tuple[list[str], list[Tab
 
 
 # --------------------------------------------------------------------------- rendering
+def md_cell(text: str) -> str:
+    """``text`` as one cell of a markdown table: pipes escaped, on one line (the report uses it
+    too: it imports this module, never the other way round)."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def markdown_section(path: Path | str | None = None, n: int = LAST) -> str:
     """The "Benchmark history" section of the report as markdown: the last ``n`` runs of each
     benchmark, oldest first, regressions marked with ⚠."""

@@ -20,19 +20,21 @@ from __future__ import annotations
 import argparse
 import base64
 import html
+import importlib.metadata
 import json
 import os
 import platform
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import nbformat
 
 from helpers._internal.files import WriteError, write_atomic
 from helpers._internal.paths import BUILD
+
+from .bench_history import html_section, markdown_section, md_cell
 
 RUN_RECORD = "run.json"
 FIGURE_TAG = "report-figure"
@@ -42,19 +44,29 @@ STATUSES = ("ok", "FAILED", "interrupted", "not run")
 
 
 # --------------------------------------------------------------------------- what a run records
-def environment(device: str = "auto") -> dict[str, Any]:
+def environment(device: str = "auto", probe: bool = True) -> dict[str, Any]:
     """The torch version, the device ``device`` resolves to here (with its name), Python and the
-    OS."""
-    import torch
+    OS.
 
-    from helpers.runtime import get_device
-
+    ``probe=False`` leaves torch unimported (importing it takes seconds on a busy machine, too
+    long after Ctrl-C): the version is the installed package's, and the device is not checked.
+    """
     info: dict[str, Any] = {
-        "torch": torch.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
         "cpu_count": os.cpu_count(),
     }
+    if not probe:
+        try:
+            version = importlib.metadata.version("torch")
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        return {"torch": version, "device": device, "device_name": "not checked", **info}
+    import torch
+
+    from helpers.runtime import get_device
+
+    info = {"torch": torch.__version__, **info}
     try:
         dev = get_device(device)
     except (ValueError, TypeError) as err:
@@ -216,11 +228,6 @@ def _recorded(row: dict[str, Any]) -> list[tuple[str, str]]:
     return [(key, format_value(value)) for key, value in flat.items() if key != HEADLINE_KEY]
 
 
-def md_cell(text: str) -> str:
-    """``text`` as one cell of a markdown table: pipes escaped, on one line."""
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _summary(run: dict[str, Any]) -> str:
     rows = run["notebooks"]
     counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
@@ -238,9 +245,10 @@ def _parameters(run: dict[str, Any]) -> str:
 
 def _facts(run: dict[str, Any]) -> list[tuple[str, str]]:
     env = run.get("environment") or {}
+    by = run.get("interrupted_by") or "Ctrl-C"  # records older than SIGTERM handling lack it
     return [
         ("run", f"{run.get('started', '?')} ({run.get('mode', '?')})"),
-        ("result", _summary(run) + (" — interrupted (Ctrl-C)" if run.get("interrupted") else "")),
+        ("result", _summary(run) + (f" — interrupted ({by})" if run.get("interrupted") else "")),
         ("torch", str(env.get("torch", "?"))),
         ("device", f"{env.get('device', '?')} ({env.get('device_name', '?')})"),
         ("Python", f"{env.get('python', '?')} on {env.get('platform', '?')}"),
@@ -291,7 +299,7 @@ def markdown_report(run: dict[str, Any], history: Path | None = None) -> str:
             for r in failed
         ]
         out.append("")
-    out += [_bench_history().markdown_section(history), ""]
+    out += [markdown_section(history), ""]
     detailed = [r for r in run["notebooks"] if r.get("figures") or _recorded(r)]
     if detailed:
         out += ["## Notebooks in detail", ""]
@@ -380,18 +388,11 @@ def html_report(run: dict[str, Any], build_dir: Path, history: Path | None = Non
         f"<th>recorded numbers</th></tr>\n"
         + "\n".join(rows)
         + "</table>\n"
-        + _bench_history().html_section(history)
+        + html_section(history)
         + "\n"
         + ("<h2>Notebooks in detail</h2>\n" + "\n".join(details) if details else "")
         + "\n</body></html>\n"
     )
-
-
-def _bench_history() -> ModuleType:
-    """``coursekit.bench_history``, imported on use: it imports :func:`md_cell` from here."""
-    from coursekit import bench_history
-
-    return bench_history
 
 
 # --------------------------------------------------------------------------- files

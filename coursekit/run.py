@@ -12,9 +12,11 @@ relative to the folder the command runs in. What the kernels print outside their
 headline numbers (a progress bar on stderr shows the notebook in progress); it carries on past a
 failing notebook, naming the notebook, the cell and the error, and exits non-zero if any failed.
 After the run it writes the course report, ``build/report.md`` and ``build/report.html`` (see
-``coursekit.report``), with key figures in ``build/figures/``. Ctrl-C stops the run: notebooks
-finished so far stay intact, the report is still written, and the exit code is 130; ``kill``
-(SIGTERM, a CI timeout) is handled the same way, with exit code 143.
+``coursekit.report``), with key figures in ``build/figures/``. Ctrl-C stops the run within
+seconds, even when the runner was started with SIGINT ignored (a background job of a script):
+notebooks finished so far stay intact, the kernel is shut down, the report is still written (a
+second Ctrl-C meanwhile is ignored), and the exit code is 130; ``kill`` (SIGTERM, a CI timeout)
+is handled the same way, with exit code 143.
 ``--inplace`` writes the outputs back into ``notebooks/`` and cleans them for committing (no
 papermill metadata, no progress-bar widgets).
 """
@@ -32,21 +34,24 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
+from tqdm import tqdm
 from traitlets.config import Config
 
 from helpers._internal import files
 from helpers._internal.files import WriteError
 from helpers._internal.paths import BUILD, NOTEBOOKS
 
+from . import cells, report
+
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _PROGRESS = re.compile(r"\r|\d+%\|")
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
 KERNEL_LOG = "kernel.log"  # in the build folder: what the kernels print outside their cells
 
@@ -204,6 +209,57 @@ def selected_notebooks(only: list[str] | None, folder: Path) -> list[Path]:
     return found
 
 
+def _execute(
+    notebook: Path,
+    tmp_out: Path,
+    parameters: dict[str, Any],
+    progress: dict[str, Any] | bool,
+    kernel_log: IO[str] | None,
+) -> tuple[str, str, KeyboardInterrupt | None]:
+    """Run ``notebook`` with papermill into ``tmp_out``: ``(status, error, interrupt)``."""
+    import papermill
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="kernel-") as ipc_dir:
+            papermill.execute_notebook(
+                str(notebook),
+                str(tmp_out),
+                parameters=parameters or None,
+                cwd=str(notebook.parent),
+                progress_bar=progress,
+                kernel_name="python3",
+                **kernel_options(kernel_log, ipc_dir),
+            )
+    except KeyboardInterrupt as err:
+        how = f"interrupted ({_how(err)})"
+        return "interrupted", f"{how}; the previous executed copy, if any, is untouched", err
+    except papermill.PapermillExecutionError as err:
+        if err.ename == "KeyboardInterrupt":  # the kernel got the Ctrl-C first
+            where = error_line(err.exec_count, err.ename, "")
+            return "interrupted", f"interrupted (Ctrl-C) in {where}", None
+        return "FAILED", error_line(err.exec_count, err.ename, err.evalue), None
+    except Exception as err:  # the kernel died, the disk is full, ...
+        return "FAILED", _describe(err, tmp_out.parent), None
+    return "ok", "", None
+
+
+def _keep_copy(
+    notebook: Path, tmp_out: Path, out_dir: Path, status: str, inplace: bool
+) -> Path | None:
+    """Write papermill's ``tmp_out`` to the executed copy (back into ``notebook``, cleaned, for a
+    good in-place run), atomically; None when there is nothing to keep. ``tmp_out`` is always
+    removed; ``NotebookError`` (half-written) and ``WriteError`` (a full disk) propagate."""
+    try:
+        if not tmp_out.exists() or status == "interrupted":
+            return None
+        nb = read_notebook(tmp_out)
+        target = notebook if inplace and status == "ok" else out_dir / notebook.name
+        write_notebook(clean_notebook(nb) if inplace else nb, target)
+        return target
+    finally:
+        tmp_out.unlink(missing_ok=True)
+
+
 def run_notebook(
     notebook: Path,
     *,
@@ -223,8 +279,6 @@ def run_notebook(
     True or tqdm options); ``kernel_log`` an open file for the kernel's own stderr (see
     :func:`kernel_options`).
     """
-    import papermill
-
     out_dir.mkdir(parents=True, exist_ok=True)
     # papermill writes the notebook as it runs: to a name no other runner uses, never the target
     files.clean_stale_temps(out_dir / notebook.name)
@@ -234,41 +288,13 @@ def run_notebook(
     if results_file is not None:
         results_file.unlink(missing_ok=True)  # never report an earlier run's numbers
     start = time.perf_counter()
-    status, error, interrupt = "ok", "", None
-    try:
-        with tempfile.TemporaryDirectory(prefix="kernel-") as ipc_dir:
-            papermill.execute_notebook(
-                str(notebook),
-                str(tmp_out),
-                parameters=parameters or None,
-                cwd=str(notebook.parent),
-                progress_bar=progress,
-                kernel_name="python3",
-                **kernel_options(kernel_log, ipc_dir),
-            )
-    except KeyboardInterrupt as err:
-        status, interrupt = "interrupted", err
-        error = f"interrupted ({_how(err)}); the previous executed copy, if any, is untouched"
-    except papermill.PapermillExecutionError as err:
-        if err.ename == "KeyboardInterrupt":  # the kernel got the Ctrl-C first
-            status = "interrupted"
-            error = "interrupted (Ctrl-C) in " + error_line(err.exec_count, err.ename, "")
-        else:
-            status, error = "FAILED", error_line(err.exec_count, err.ename, err.evalue)
-    except Exception as err:  # the kernel died, the disk is full, ...
-        status, error = "FAILED", _describe(err, out_dir)
+    status, error, interrupt = _execute(notebook, tmp_out, parameters, progress, kernel_log)
     seconds = time.perf_counter() - start
     path = None
     try:
-        if tmp_out.exists() and status != "interrupted":
-            nb = read_notebook(tmp_out)
-            target = notebook if inplace and status == "ok" else out_dir / notebook.name
-            write_notebook(clean_notebook(nb) if inplace else nb, target)
-            path = target
-    except (NotebookError, WriteError) as err:  # half-written by papermill, or a full disk
+        path = _keep_copy(notebook, tmp_out, out_dir, status, inplace)
+    except (NotebookError, WriteError) as err:
         status, error = "FAILED", error or _describe(err, out_dir)
-    finally:
-        tmp_out.unlink(missing_ok=True)
     results: dict[str, Any] = {}
     if status == "ok" and results_file is not None and results_file.exists():
         try:
@@ -286,6 +312,12 @@ def run_notebook(
     }
 
 
+def _row_line(row: dict[str, Any]) -> str:
+    """A finished notebook's line: name, status, wall time, and its error or headline numbers."""
+    message = row["error"] or _headline(row["results"])
+    return f"{row['name']:<28} {row['status']:<6} {row['seconds']:7.1f} s  {message}"
+
+
 def _headline(results: dict[str, Any], width: int = 110) -> str:
     parts = []
     for key, value in results.items():
@@ -296,6 +328,29 @@ def _headline(results: dict[str, Any], width: int = 110) -> str:
         parts.append(f"{key}={value}")
     text = "  ".join(parts)
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+# --------------------------------------------------------------------------- signals
+class Stop:
+    """The runner's handler for SIGINT (Ctrl-C) and SIGTERM (``kill``, a CI timeout).
+
+    The first signal raises :class:`KeyboardInterrupt` (:class:`Terminated` for SIGTERM) where the
+    runner is; later ones, and any after :meth:`disarm`, are ignored, so that shutting the kernel
+    down and writing the report are never cut short. :func:`main` installs it whatever handler the
+    runner inherited: a program started in the background of a shell script (``cmd &``) starts
+    with SIGINT ignored, Python then leaves it ignored, and Ctrl-C would be lost for the whole run.
+    """
+
+    def __init__(self) -> None:
+        self.armed = True
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if self.armed:
+            self.armed = False
+            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    def disarm(self) -> None:
+        self.armed = False
 
 
 @contextlib.contextmanager
@@ -313,78 +368,44 @@ def _signal_handlers(handlers: dict[int, Any]) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-@contextlib.contextmanager
-def _kernel_log(path: Path) -> Iterator[IO[str] | None]:
-    """The kernels' log file, opened for this run (None where it cannot be written)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
-    except OSError:
-        yield None
-        return
-    try:
-        yield log
-    finally:
-        log.close()
+def _exit_code(how: str) -> int:
+    return EXIT_TERMINATED if how == "SIGTERM" else EXIT_INTERRUPTED
 
 
-def _raise_terminated(signum: int, frame: Any) -> None:
-    """SIGTERM (``kill``, a CI timeout) stops the run as Ctrl-C does."""
-    raise Terminated()
+# --------------------------------------------------------------------------- parse and plan
+@dataclass
+class Plan:
+    """A run, decided before anything runs: which notebooks, with which parameters, where to."""
+
+    notebooks: list[Path]
+    overrides: dict[str, Any]  # what the command line sets: -p NAME VALUE and --smoke
+    build_dir: Path
+    inplace: bool
+    command: str
+    started: str = field(
+        default_factory=lambda: datetime.now().astimezone().isoformat(timespec="seconds")
+    )
+
+    @property
+    def mode(self) -> str:
+        if self.inplace:
+            return "in place"
+        return "smoke" if self.overrides.get("smoke") is True else "full"
+
+    @property
+    def out_dir(self) -> Path:
+        return self.build_dir / "executed"
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """What every notebook gets: the overrides and, except in place, its results folder."""
+        if self.inplace:
+            return dict(self.overrides)
+        results_dir = self.overrides.get("results_dir") or self.build_dir / "results"
+        return {"results_dir": str(results_dir), **self.overrides}
 
 
-def _fail_on_claims(row: dict[str, Any]) -> None:
-    """Mark a full run FAILED when a claim of its claims cell does not hold, naming the claims.
-
-    The claims cell itself never raises (a student with an unlucky seed still finishes the
-    notebook); the runner is where a claim that the text makes but the run contradicts fails.
-    """
-    from . import report
-
-    results = row["results"]
-    if not results and row.get("path"):
-        try:
-            results = report.results_from_notebook(read_notebook(Path(row["path"])))
-        except NotebookError:
-            return
-    claims = results.get("claims") if isinstance(results, dict) else None
-    failed = [c for c, holds in (claims or {}).items() if holds is False]
-    if failed:
-        row["status"] = "FAILED"
-        row["error"] = "claims that do not hold in this run: " + "; ".join(failed)
-
-
-def _finish_row(row: dict[str, Any], source: Path, build_dir: Path) -> dict[str, Any]:
-    """Add the notebook's title, key figures and (for in-place runs) displayed results; paths
-    relative to build/."""
-    from . import cells, report
-
-    path = row.pop("path", None)
-    row.update(title=row["name"], executed=None, figures=[])
-    try:
-        row["title"] = cells.title(read_notebook(source), row["name"])
-    except NotebookError:  # unreadable: the report still lists the notebook
-        pass
-    if not path:
-        return row
-    row["executed"] = os.path.relpath(path, build_dir)
-    try:
-        nb = read_notebook(Path(path))
-        if row["status"] == "ok":
-            if not row["results"]:
-                row["results"] = report.results_from_notebook(nb)
-            figures = report.extract_figures(nb, row["name"], build_dir / "figures")
-            row["figures"] = [os.path.relpath(f, build_dir) for f in figures]
-    except (NotebookError, WriteError):  # the report is still written, without its figures
-        pass
-    return row
-
-
-def main(argv: list[str] | None = None) -> int:
-    from tqdm import tqdm
-
-    from . import report
-
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m coursekit.run", description=__doc__.splitlines()[0]
     )
@@ -417,9 +438,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--notebooks", type=Path, default=NOTEBOOKS, help="the folder of NN_name.ipynb notebooks"
     )
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def make_plan(args: argparse.Namespace, argv: list[str]) -> Plan:
+    """The run the arguments ask for; ``ValueError`` names what is wrong before anything runs
+    (an unknown notebook or parameter, a damaged notebook, a build folder that is a file)."""
     overrides = {name: parse_value(value) for name, value in args.parameter}
     for name, value in overrides.items():
         if name.endswith("_dir") and isinstance(value, str):
@@ -428,125 +452,209 @@ def main(argv: list[str] | None = None) -> int:
             overrides[name] = os.path.abspath(os.path.expanduser(value))
     if args.smoke:
         overrides["smoke"] = True
+    selected = selected_notebooks(args.only, args.notebooks)
+    for nb in selected:
+        read_notebook(nb)
+        check_overrides(nb, overrides)
+    if args.inplace and overrides:
+        raise ValueError("--inplace commits default-parameter runs; it takes no --smoke or -p")
     build_dir = args.build_dir.expanduser().resolve()
+    if build_dir.exists() and not build_dir.is_dir():
+        raise ValueError(f"--build-dir {build_dir} is a file, not a folder")
+    command = " ".join(["python -m coursekit.run", *argv])
+    return Plan(selected, overrides, build_dir, args.inplace, command)
+
+
+# --------------------------------------------------------------------------- execute
+@contextlib.contextmanager
+def _kernel_log(path: Path) -> Iterator[IO[str] | None]:
+    """The kernels' log file, opened for this run (None where it cannot be written)."""
     try:
-        selected = selected_notebooks(args.only, args.notebooks)
-        for nb in selected:
-            read_notebook(nb)
-            check_overrides(nb, overrides)
-        if args.inplace and overrides:
-            raise ValueError("--inplace commits default-parameter runs; it takes no --smoke or -p")
-        if build_dir.exists() and not build_dir.is_dir():
-            raise ValueError(f"--build-dir {build_dir} is a file, not a folder")
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    results_dir = Path(overrides.get("results_dir") or build_dir / "results")
-    parameters = dict(overrides) if args.inplace else {"results_dir": str(results_dir), **overrides}
-    out_dir = build_dir / "executed"
-    run: dict[str, Any] = {
-        "started": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "mode": "in place"
-        if args.inplace
-        else "smoke"
-        if overrides.get("smoke") is True
-        else "full",
-        "command": " ".join(["python -m coursekit.run", *argv]),
-        "parameters": overrides,
-        "interrupted": False,
-        "notebooks": [],
+        path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
+    except OSError:
+        yield None
+        return
+    try:
+        yield log
+    finally:
+        log.close()
+
+
+def _cell_bar() -> dict[str, Any] | bool:
+    """Papermill's bar for the cells of the notebook in progress, on a terminal only (it moves
+    the cursor)."""
+    if not sys.stderr.isatty():
+        return False
+    return {
+        "desc": "  cells",
+        "position": 1,
+        "leave": False,
+        "file": sys.stderr,
+        "dynamic_ncols": True,
     }
-    print(
-        f"running {len(selected)} notebook(s){' in smoke mode' if args.smoke else ''}"
-        f"{' in place' if args.inplace else f', executed copies in {out_dir}'}",
-        flush=True,
-    )
-    rows: list[dict[str, Any]] = []
-    bar = tqdm(total=len(selected), unit="notebook", file=sys.stderr, dynamic_ncols=True)
-    terminate = {signal.SIGTERM: _raise_terminated}
-    with _signal_handlers(terminate), _kernel_log(build_dir / KERNEL_LOG) as log:
+
+
+def _fail_on_claims(row: dict[str, Any]) -> None:
+    """Mark a full run FAILED when a claim of its claims cell does not hold, naming the claims.
+
+    The claims cell itself never raises (a student with an unlucky seed still finishes the
+    notebook); the runner is where a claim that the text makes but the run contradicts fails.
+    """
+    results = row["results"]
+    if not results and row.get("path"):
         try:
-            for nb in selected:
+            results = report.results_from_notebook(read_notebook(Path(row["path"])))
+        except NotebookError:
+            return
+    claims = results.get("claims") if isinstance(results, dict) else None
+    failed = [c for c, holds in (claims or {}).items() if holds is False]
+    if failed:
+        row["status"] = "FAILED"
+        row["error"] = "claims that do not hold in this run: " + "; ".join(failed)
+
+
+def execute(plan: Plan, stop: Stop) -> tuple[list[dict[str, Any]], str | None]:
+    """Run the plan's notebooks in order, one line each as it finishes, a progress bar on stderr.
+
+    Returns the rows of the notebooks that ran (see :func:`run_notebook`) and what stopped the
+    run: None, ``"Ctrl-C"`` or ``"SIGTERM"``. From then on ``stop`` ignores both signals.
+    """
+    rows: list[dict[str, Any]] = []
+    where = " in place" if plan.inplace else f", executed copies in {plan.out_dir}"
+    smoke = " in smoke mode" if plan.mode == "smoke" else ""
+    bar = tqdm(total=len(plan.notebooks), unit="notebook", file=sys.stderr, dynamic_ncols=True)
+    try:
+        print(f"running {len(plan.notebooks)} notebook(s){smoke}{where}", flush=True)
+        with _kernel_log(plan.build_dir / KERNEL_LOG) as log:
+            for nb in plan.notebooks:
                 bar.set_description(nb.stem)
-                # a second bar for the cells of the notebook in progress, on a terminal only (it
-                # moves the cursor)
-                cells = sys.stderr.isatty() and {
-                    "desc": "  cells",
-                    "position": 1,
-                    "leave": False,
-                    "file": sys.stderr,
-                    "dynamic_ncols": True,
-                }
                 row = run_notebook(
                     nb,
-                    parameters=parameters,
-                    out_dir=out_dir,
-                    inplace=args.inplace,
-                    progress=cells,
+                    parameters=plan.parameters,
+                    out_dir=plan.out_dir,
+                    inplace=plan.inplace,
+                    progress=_cell_bar(),
                     kernel_log=log,
                 )
-                if row["status"] == "ok" and run["mode"] != "smoke":
+                rows.append(row)  # first: a Ctrl-C from here on still reports this notebook
+                if row["status"] == "ok" and plan.mode != "smoke":
                     _fail_on_claims(row)
-                rows.append(row)
                 bar.update(1)
-                tqdm.write(
-                    f"{row['name']:<28} {row['status']:<6} {row['seconds']:7.1f} s  "
-                    f"{row['error'] or _headline(row['results'])}",
-                    file=sys.stdout,
-                )
+                tqdm.write(_row_line(row), file=sys.stdout)
                 sys.stdout.flush()
                 if row["status"] == "interrupted":
                     raise row.pop("interrupt", KeyboardInterrupt())
-        except KeyboardInterrupt as err:
-            run["interrupted"], run["interrupted_by"] = True, _how(err)
-            # the kernel being shut down mid-cell makes asyncio report its pending tasks; the
-            # runner has already said what happened
-            logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-        finally:
-            bar.close()
-    with _signal_handlers({sig: signal.SIG_IGN for sig in _SIGNALS}):  # the report gets written
-        done = {r["name"] for r in rows}
-        rows += [
-            {
-                "name": nb.stem,
-                "status": "not run",
-                "seconds": None,
-                "results": {},
-                "error": "",
-                "path": None,
-            }
-            for nb in selected
-            if nb.stem not in done
-        ]
-        sources = {nb.stem: nb for nb in selected}
-        run["notebooks"] = [_finish_row(row, sources[row["name"]], build_dir) for row in rows]
-        run["environment"] = report.environment(str(overrides.get("device", "auto")))
-        try:
-            md, _ = report.write_report(run, build_dir)
-        except WriteError as err:
-            print(f"error: the report was not written: {err}", file=sys.stderr)
-            md = None
-        failed = [r for r in rows if r["status"] == "FAILED"]
-        ok = sum(r["status"] == "ok" for r in rows)
-        total = sum(r["seconds"] or 0 for r in rows)
+        stop.disarm()
+        return rows, None
+    except KeyboardInterrupt as err:
+        stop.disarm()
+        # the kernel being shut down mid-cell makes asyncio report its pending tasks; the
+        # runner has already said what happened
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+        return rows, _how(err)
+    finally:
+        bar.close()
+
+
+# --------------------------------------------------------------------------- summarise
+def _finish_row(row: dict[str, Any], source: Path, build_dir: Path) -> dict[str, Any]:
+    """Add the notebook's title, key figures and (for in-place runs) displayed results; paths
+    relative to build/."""
+    path = row.pop("path", None)
+    row.update(title=row["name"], executed=None, figures=[])
+    try:
+        row["title"] = cells.title(read_notebook(source), row["name"])
+    except NotebookError:  # unreadable: the report still lists the notebook
+        pass
+    if not path:
+        return row
+    row["executed"] = os.path.relpath(path, build_dir)
+    try:
+        nb = read_notebook(Path(path))
+        if row["status"] == "ok":
+            if not row["results"]:
+                row["results"] = report.results_from_notebook(nb)
+            figures = report.extract_figures(nb, row["name"], build_dir / "figures")
+            row["figures"] = [os.path.relpath(f, build_dir) for f in figures]
+    except (NotebookError, WriteError):  # the report is still written, without its figures
+        pass
+    return row
+
+
+def _not_run(notebook: Path) -> dict[str, Any]:
+    return {
+        "name": notebook.stem,
+        "status": "not run",
+        "seconds": None,
+        "results": {},
+        "error": "",
+        "path": None,
+    }
+
+
+def summarise(plan: Plan, rows: list[dict[str, Any]], stopped_by: str | None) -> int:
+    """Write the report (``run.json``, ``report.md``, ``report.html``), print the summary and
+    return the exit code."""
+    done = {r["name"] for r in rows}
+    rows = rows + [_not_run(nb) for nb in plan.notebooks if nb.stem not in done]
+    sources = {nb.stem: nb for nb in plan.notebooks}
+    run: dict[str, Any] = {
+        "started": plan.started,
+        "mode": plan.mode,
+        "command": plan.command,
+        "parameters": plan.overrides,
+        "interrupted": stopped_by is not None,
+        **({"interrupted_by": stopped_by} if stopped_by else {}),
+        "notebooks": [_finish_row(row, sources[row["name"]], plan.build_dir) for row in rows],
+        # after Ctrl-C, no torch import (seconds on a busy machine) just to name the device
+        "environment": report.environment(
+            str(plan.overrides.get("device", "auto")), probe=stopped_by is None
+        ),
+    }
+    try:
+        md, _ = report.write_report(run, plan.build_dir)
+    except WriteError as err:
+        print(f"error: the report was not written: {err}", file=sys.stderr)
+        md = None
+    failed = [r for r in rows if r["status"] == "FAILED"]
+    ok = sum(r["status"] == "ok" for r in rows)
+    total = sum(r["seconds"] or 0 for r in rows)
+    errors = "; ".join(f"{r['name']} {r['error']}" for r in failed)
+    print(f"{ok} passed, {len(failed)} failed in {total:.1f} s" + (f": {errors}" if failed else ""))
+    for r in failed:
+        if r.get("executed"):
+            print(f"  traceback of {r['name']}: {plan.build_dir / r['executed']}")
+    if stopped_by:
+        unfinished = [r["name"] for r in rows if r["status"] in ("interrupted", "not run")]
         print(
-            f"{ok} passed, {len(failed)} failed in {total:.1f} s"
-            + (": " + "; ".join(f"{r['name']} {r['error']}" for r in failed) if failed else "")
+            f"interrupted: {', '.join(unfinished) or 'nothing'} left unfinished; "
+            "finished notebooks are intact"
         )
-        for r in failed:
-            if r.get("executed"):
-                print(f"  traceback of {r['name']}: {build_dir / r['executed']}")
-        if run["interrupted"]:
-            not_run = [r["name"] for r in rows if r["status"] in ("interrupted", "not run")]
-            print(
-                f"interrupted: {', '.join(not_run) or 'nothing'} left unfinished; "
-                "finished notebooks are intact"
-            )
-        if md is not None:
-            print(f"report: {md} (and report.html)")
-    if run["interrupted"]:
-        return EXIT_TERMINATED if run["interrupted_by"] == "SIGTERM" else EXIT_INTERRUPTED
+    if md is not None:
+        print(f"report: {md} (and report.html)")
+    if stopped_by:
+        return _exit_code(stopped_by)
     return EXIT_FAILED if failed or md is None else 0
+
+
+# --------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, plan the run, execute it and summarise it; the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    stop = Stop()
+    with _signal_handlers({signal.SIGINT: stop, signal.SIGTERM: stop}):
+        try:
+            plan = make_plan(args, argv)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt as err:
+            print(f"interrupted ({_how(err)}) before any notebook ran", file=sys.stderr)
+            return _exit_code(_how(err))
+        rows, stopped_by = execute(plan, stop)
+        return summarise(plan, rows, stopped_by)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -295,3 +296,46 @@ def test_the_command_prints_the_section(tmp_path, capsys):
     assert out.startswith("## Benchmark history") and CNN_HEADER in out
     with pytest.raises(SystemExit):
         bench_history.main(["--last", "-1"])
+
+
+def coursekit_imports() -> dict[str, set[str]]:
+    """``{module: the coursekit modules it imports}``, counting imports inside functions too."""
+    folder = ROOT / "coursekit"
+    names = {p.stem for p in folder.glob("*.py")} - {"__init__"}
+    graph: dict[str, set[str]] = {}
+    for name in names:
+        found: set[str] = set()
+        for node in ast.walk(ast.parse((folder / f"{name}.py").read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = "coursekit" if node.level == 1 else node.module or ""
+                if node.level == 1 and node.module:
+                    found.add(node.module.split(".")[0])
+                elif base == "coursekit":
+                    found.update(alias.name for alias in node.names)
+                elif base.startswith("coursekit."):
+                    found.add(base.split(".")[1])
+            elif isinstance(node, ast.Import):
+                found.update(
+                    a.name.split(".")[1] for a in node.names if a.name.startswith("coursekit.")
+                )
+        graph[name] = found & names
+    return graph
+
+
+def test_coursekit_has_no_import_circle():
+    graph = coursekit_imports()
+    assert "report" in graph["run"] and "bench_history" in graph["report"]  # the parser sees them
+    assert "report" not in graph["bench_history"]
+
+    def circle(node: str, path: list[str]) -> list[str] | None:
+        if node in path:
+            return path[path.index(node) :] + [node]
+        for nxt in sorted(graph[node]):
+            found = circle(nxt, [*path, node])
+            if found:
+                return found
+        return None
+
+    for module in sorted(graph):
+        found = circle(module, [])
+        assert found is None, "import circle: " + " -> ".join(found or [])
