@@ -81,6 +81,11 @@ def numerical_gradient(f, x, eps=1e-6):
         grad[i] = (up - down) / (2 * eps)
     return grad.view_as(x)
 """,
+        "autograd instead of finite differences": """
+def numerical_gradient(f, x, eps=1e-6):
+    x = x.detach().clone().requires_grad_()
+    return torch.autograd.grad(f(x), x)[0]
+""",
         "every entry perturbed at once: one directional derivative copied everywhere": """
 def numerical_gradient(f, x, eps=1e-6):
     x = x.detach().clone()
@@ -88,58 +93,109 @@ def numerical_gradient(f, x, eps=1e-6):
     return torch.full_like(x, slope)
 """,
     },
-    "vanishing_ratios": {
-        "the notebook's seed used five times instead of seeds 0 to 4": """
-def vanishing_ratios(depth):
+    "sigmoid_ratios": {
+        "the notebook's seed used five times instead of the weight seeds 0 to 4": """
+def sigmoid_ratios(gain):
+    name = f"sigmoid, {gain} × Xavier"
+    GRAD_SETUPS[name] = (torch.sigmoid, lambda n: gain * math.sqrt(2 / (n + 64)))
     ratios = []
     for s in range(5):
-        norms = preactivation_grad_norms("sigmoid, Xavier", depth=depth, seed=seed)
-        ratios.append(norms[0] / norms[-1])
+        z_norms, _ = layer_grad_norms(name)
+        ratios.append(z_norms[0] / z_norms[-1])
     return ratios
 
 
-first_vanishing_depth = 8
+gains = [1, 2, 4, 8, 16]
+best_gain = 8
 """,
-        "the ratio upside down, ||G_depth|| / ||G_1||": """
-def vanishing_ratios(depth):
+        "the ratio upside down, ||G_last|| / ||G_1||": """
+def sigmoid_ratios(gain):
+    name = f"sigmoid, {gain} × Xavier"
+    GRAD_SETUPS[name] = (torch.sigmoid, lambda n: gain * math.sqrt(2 / (n + 64)))
     ratios = []
     for s in range(5):
-        norms = preactivation_grad_norms("sigmoid, Xavier", depth=depth, seed=s)
-        ratios.append(norms[-1] / norms[0])
+        z_norms, _ = layer_grad_norms(name, seed=s)
+        ratios.append(z_norms[-1] / z_norms[0])
     return ratios
 
 
-first_vanishing_depth = 8
+gains = [1, 2, 4, 8, 16]
+measured = {g: sigmoid_ratios(g) for g in gains}
+best_gain = min(gains, key=lambda g: max(max(measured[g]), 1 / min(measured[g])))
 """,
-        "the wrong set-up (ReLU with He initialization)": """
-def vanishing_ratios(depth):
+        "the gain applied to the variance, not to the standard deviation": """
+def sigmoid_ratios(gain):
+    name = f"sigmoid, {gain} × Xavier"
+    GRAD_SETUPS[name] = (torch.sigmoid, lambda n: math.sqrt(gain * 2 / (n + 64)))
     ratios = []
     for s in range(5):
-        norms = preactivation_grad_norms("ReLU, He", depth=depth, seed=s)
-        ratios.append(norms[0] / norms[-1])
+        z_norms, _ = layer_grad_norms(name, seed=s)
+        ratios.append(z_norms[0] / z_norms[-1])
     return ratios
 
 
-first_vanishing_depth = 8
+gains = [1, 2, 4, 8, 16]
+measured = {g: sigmoid_ratios(g) for g in gains}
+best_gain = min(gains, key=lambda g: max(max(measured[g]), 1 / min(measured[g])))
 """,
-        "the right measurements, but the depth guessed (6) rather than read off them": """
-def vanishing_ratios(depth):
+        "the set-up registered, but section 8's 'sigmoid, Xavier' measured for every gain": """
+def sigmoid_ratios(gain):
+    GRAD_SETUPS[f"sigmoid, {gain} × Xavier"] = (
+        torch.sigmoid,
+        lambda n: gain * math.sqrt(2 / (n + 64)),
+    )
     ratios = []
     for s in range(5):
-        norms = preactivation_grad_norms("sigmoid, Xavier", depth=depth, seed=s)
-        ratios.append(norms[0] / norms[-1])
+        z_norms, _ = layer_grad_norms("sigmoid, Xavier", seed=s)
+        ratios.append(z_norms[0] / z_norms[-1])
     return ratios
 
 
-first_vanishing_depth = 6
+gains = [1, 2, 4, 8, 16]
+measured = {g: sigmoid_ratios(g) for g in gains}
+best_gain = min(gains, key=lambda g: max(max(measured[g]), 1 / min(measured[g])))
 """,
-        "the ratios hard-coded from a printout": """
-def vanishing_ratios(depth):
-    table = {2: 0.23, 4: 0.013, 6: 7.5e-4, 8: 4e-5, 12: 1.1e-7, 16: 3.7e-10}
-    return [table[depth] * (1 + 0.01 * s) for s in range(5)]
+        "the right measurements, but the guess (gain 4) kept instead of reading them": """
+def sigmoid_ratios(gain):
+    name = f"sigmoid, {gain} × Xavier"
+    GRAD_SETUPS[name] = (torch.sigmoid, lambda n: gain * math.sqrt(2 / (n + 64)))
+    ratios = []
+    for s in range(5):
+        z_norms, _ = layer_grad_norms(name, seed=s)
+        ratios.append(z_norms[0] / z_norms[-1])
+    return ratios
 
 
-first_vanishing_depth = 8
+gains = [1, 2, 4, 8, 16]
+best_gain = 4
+""",
+        "the gain with the largest gradient at layer 1 taken as the best": """
+def sigmoid_ratios(gain):
+    name = f"sigmoid, {gain} × Xavier"
+    GRAD_SETUPS[name] = (torch.sigmoid, lambda n: gain * math.sqrt(2 / (n + 64)))
+    ratios = []
+    for s in range(5):
+        z_norms, _ = layer_grad_norms(name, seed=s)
+        ratios.append(z_norms[0] / z_norms[-1])
+    return ratios
+
+
+gains = [1, 2, 4, 8, 16]
+measured = {g: sigmoid_ratios(g) for g in gains}
+best_gain = max(gains, key=lambda g: min(measured[g]))
+""",
+        "the ratios typed in from a printout": """
+def sigmoid_ratios(gain):
+    GRAD_SETUPS[f"sigmoid, {gain} × Xavier"] = (
+        torch.sigmoid,
+        lambda n: gain * math.sqrt(2 / (n + 64)),
+    )
+    table = {1: 1.1e-12, 2: 6e-8, 4: 2e-4, 8: 0.1, 16: 60.0}
+    return [table[gain] * (1 + 0.1 * s) for s in range(5)]
+
+
+gains = [1, 2, 4, 8, 16]
+best_gain = 8
 """,
     },
     "value_tanh": {
