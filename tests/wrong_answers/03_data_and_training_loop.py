@@ -144,6 +144,57 @@ def order_experiment(order, seeds):
         accuracies.append(evaluate(model, InMemoryLoader(*splits["val"], device=dev))["accuracy"])
     return accuracies
 """,
+        "argsort without stable=True: each digit's images lose their order": """
+def order_experiment(order, seeds):
+    images, labels = splits["train"][0][:5000], splits["train"][1][:5000]
+    if order == "sorted":
+        by_label = torch.argsort(labels)
+        images, labels = images[by_label], labels[by_label]
+    accuracies = []
+    for s in seeds:
+        torch.manual_seed(s)
+        model = Net().to(dev)
+        batches = InMemoryLoader(images, labels, batch_size=64, shuffle=order == "shuffled",
+                                 generator=torch.Generator().manual_seed(s), device=dev)
+        fit(model, batches, epochs=1, optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
+            progress=False)
+        accuracies.append(evaluate(model, InMemoryLoader(*splits["val"], device=dev))["accuracy"])
+    return accuracies
+""",
+        "one network for all seeds: each run goes on training the last one": """
+def order_experiment(order, seeds):
+    images, labels = splits["train"][0][:5000], splits["train"][1][:5000]
+    if order == "sorted":
+        by_label = torch.argsort(labels, stable=True)
+        images, labels = images[by_label], labels[by_label]
+    torch.manual_seed(seeds[0])
+    model = Net().to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    accuracies = []
+    for s in seeds:
+        batches = InMemoryLoader(images, labels, batch_size=64, shuffle=order == "shuffled",
+                                 generator=torch.Generator().manual_seed(s), device=dev)
+        fit(model, batches, epochs=1, optimizer=optimizer, progress=False)
+        accuracies.append(evaluate(model, InMemoryLoader(*splits["val"], device=dev))["accuracy"])
+    return accuracies
+""",
+        "the seed set after the network is created: its weights are not the seed's": """
+def order_experiment(order, seeds):
+    images, labels = splits["train"][0][:5000], splits["train"][1][:5000]
+    if order == "sorted":
+        by_label = torch.argsort(labels, stable=True)
+        images, labels = images[by_label], labels[by_label]
+    accuracies = []
+    for s in seeds:
+        model = Net().to(dev)
+        torch.manual_seed(s)
+        batches = InMemoryLoader(images, labels, batch_size=64, shuffle=order == "shuffled",
+                                 generator=torch.Generator().manual_seed(s), device=dev)
+        fit(model, batches, epochs=1, optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
+            progress=False)
+        accuracies.append(evaluate(model, InMemoryLoader(*splits["val"], device=dev))["accuracy"])
+    return accuracies
+""",
         "the sorted images are shuffled too, so both orders are random": """
 def order_experiment(order, seeds):
     images, labels = splits["train"][0][:5000], splits["train"][1][:5000]
@@ -162,7 +213,7 @@ def order_experiment(order, seeds):
     return accuracies
 """,
     },
-    "uniform_loss": {
+    "initial_loss": {
         "softmax twice: cross_entropy fed probabilities instead of logits": """
 @torch.no_grad()
 def initial_loss(model, x, y):
@@ -189,13 +240,33 @@ def initial_loss(model, x, y):
 def initial_loss(model, x, y):
     return nn.functional.cross_entropy(model(x), y)
 """,
-        "uniform_loss in base-10 logarithm, not nats": """
-def uniform_loss(n_classes):
-    return -math.log10(1 / n_classes)
+        "the floor is ln n, the loss of a uniform guess": """
+import math
+
+def softmax_twice_floor(n_classes):
+    return math.log(n_classes)
 """,
-        "uniform_loss as the probability itself": """
-def uniform_loss(n_classes):
-    return 1 / n_classes
+        "the floor is 0, as if cross_entropy took probabilities": """
+def softmax_twice_floor(n_classes):
+    return 0.0
+""",
+        "the largest value instead: the right class at probability 0": """
+import math
+
+def softmax_twice_floor(n_classes):
+    return math.log(math.e + n_classes - 1)
+""",
+        "off by one: e + n in the sum, the right class counted twice": """
+import math
+
+def softmax_twice_floor(n_classes):
+    return math.log(math.e + n_classes) - 1
+""",
+        "the softmax's probability of the right class, not minus its log": """
+import math
+
+def softmax_twice_floor(n_classes):
+    return math.e / (math.e + n_classes - 1)
 """,
     },
 }
