@@ -13,7 +13,9 @@ from helpers._internal.paths import NOTEBOOKS as NOTEBOOK_DIR
 from helpers._internal.paths import ROOT
 
 matplotlib.use("Agg")
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")) + sorted(
+    NOTEBOOK_DIR.glob("A[0-9]_*.ipynb")
+)
 
 # Tests need MNIST. Point at it with COURSE_DATA_DIR (CI: ../shared/data); without it, use
 # <project>/data if it has MNIST, else the read-only copy beside the project when there is one.
