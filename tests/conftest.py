@@ -140,7 +140,7 @@ def pytest_collection_modifyitems(config, items):
         path = getattr(getattr(item, "callspec", None), "params", {}).get("path")
         number = path.stem[:2] if path is not None else None
         name = item.path.name
-        if number is None and name.startswith("test_nb") and name[7:9].isdigit():
+        if number is None and name.startswith("test_nb") and name[7:9].isalnum():
             number = name[7:9]
         if number is not None:
             item.add_marker(pytest.mark.xdist_group(f"notebook-{number}"))
