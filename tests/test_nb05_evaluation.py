@@ -72,7 +72,7 @@ def test_mcnemar_is_taught_and_checked_against_scipy(smoke_run):
 def test_stratified_folds_keep_every_digit_within_one_image(smoke_run):
     _, nb = smoke_run(STEM)
     out = outputs_of(nb, "def stratified_folds(")
-    spread = dict(re.findall(r"^(\w+)\s+folds of .* by up to (\d+) images", out, re.M))
+    spread = dict(re.findall(r"^(\w+)\s+folds of .* differ by at most (\d+)", out, re.M))
     assert int(spread["stratified"]) <= 1 < int(spread["random"])
 
 
