@@ -232,7 +232,7 @@ def edition_problems(report: dict) -> list[str]:
     """What is wrong with a graded student edition (a :func:`coursekit.grade.grade_file` result):
     every exercise must be "not attempted", and nothing else may fail."""
     problems = [report["problem"]] if report["problem"] else []
-    problems += report["notes"]
+    problems += report["notes"] + [f"tampering: {t}" for t in report.get("tampering", [])]
     problems += [
         f"exercise {r['number']}: {r['status']}{': ' + r['detail'] if r['detail'] else ''} "
         "(expected: not attempted, the stub's NotImplementedError)"
