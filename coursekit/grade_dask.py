@@ -112,20 +112,25 @@ def grade_all(
     from dask.distributed import as_completed
 
     on_report = on_report or (lambda *_: None)
-    reports, waiting = [], []
+    reports, waiting = [], {}  # file hash -> [(name, data, report, prepared)]
     for name, data in items:
-        report, prepared = grade.prepare_submission(data, name, references, parameters)
+        try:
+            report, prepared = grade.prepare_submission(data, name, references, parameters)
+        except Exception as err:  # a bug of the grader's: this submission's line says so
+            report, prepared = grade.new_report(name, data), None
+            report["problem"] = f"the grader failed on it: {type(err).__name__}: {err}"[:300]
         if prepared is None:
             reports.append(report)
             on_report(report, None, None)
-        else:
-            waiting.append((name, data, report, prepared))
+        else:  # identical files run once
+            waiting.setdefault(report["sha256"], []).append((name, data, report, prepared))
     if waiting:
         with _client(scheduler, jobs) as client:
             if scheduler is not None:
                 _check_workers(client)
             futures = {}
-            for i, (name, data, report, prepared) in enumerate(waiting):
+            for i, group in enumerate(waiting.values()):
+                name, data, _, prepared = group[0]
                 future = client.submit(
                     run_submission,
                     nbformat.writes(prepared.nb),
@@ -137,9 +142,8 @@ def grade_all(
                     pure=False,
                     retries=1,
                 )
-                futures[future] = (report, prepared)
+                futures[future] = group
             for future in as_completed(futures):
-                report, prepared = futures[future]
                 try:
                     result = future.result()
                 except Exception as err:  # KilledWorker (it killed 3 workers), a grader bug
@@ -148,7 +152,10 @@ def grade_all(
                         "executed": None,
                         "stopped": f"the run failed on the workers: {reason}",
                     }
-                report, executed = grade.finish(report, prepared, references[prepared.stem], result)
-                reports.append(report)
-                on_report(report, executed, prepared)
+                prepared = futures[future][0][3]  # the notebook that ran, with its nonces
+                for _, _, report, _ in futures[future]:
+                    ref = references[prepared.stem]
+                    report, executed = grade.finish(report, prepared, ref, result)
+                    reports.append(report)
+                    on_report(report, executed, prepared)
     return sorted(reports, key=lambda r: r["submission"])

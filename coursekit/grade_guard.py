@@ -270,7 +270,7 @@ class Guard:
     def after(self, cell: str) -> None:
         """After a cell the student wrote: put back what it changed; publish what it changed,
         and the names the checks read that it rebound."""
-        changed = self._compare(restore=True)
+        changed = sorted(self._compare(restore=True))
         rebound = sorted(
             name
             for name, value in self.names_before.items()
@@ -354,7 +354,7 @@ class Guard:
             exec(_strict(code, filename), ns)
         except BaseException as err:  # noqa: BLE001 - every outcome is a verdict
             error = err
-        changed = self._compare(restore=True)
+        changed = sorted(self._compare(restore=True))
         for name in binds:  # what the check defines, for the cells after it
             if name in ns:
                 self.ns[name] = self.kept[name] = ns[name]
@@ -577,48 +577,63 @@ def scan(source: str, modules: set[str], protected: set[str]) -> list[str]:
         tree = ast.parse(_strip_magics(source))
     except SyntaxError:
         return []
-    found: list[str] = []
+    found: list[tuple[int, str]] = []
 
-    def add(text: str) -> None:
-        if text not in found:
-            found.append(text)
+    def add(node: ast.AST, text: str) -> None:
+        found.append((getattr(node, "lineno", 0), text))
+
+    def targets(node: ast.AST) -> list[ast.AST]:
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return [t for elt in node.elts for t in targets(elt)]
+        return targets(node.value) if isinstance(node, ast.Starred) else [node]
 
     for node in ast.walk(tree):
-        targets: list[ast.AST] = []
+        stored: list[ast.AST] = []
         if isinstance(node, (ast.Assign, ast.Delete)):
-            targets = list(node.targets)
+            stored = [t for target in node.targets for t in targets(target)]
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-            targets = [node.target]
-        for target in targets:
-            for sub in ast.walk(target):
-                if isinstance(sub, ast.Attribute) and _root(sub) in modules:
-                    add(f"assigns {_dotted(sub)}")
+            stored = targets(node.target)
+        for target in stored:
+            if isinstance(target, (ast.Attribute, ast.Subscript)) and _root(target) in modules:
+                add(target, f"assigns {_dotted(target)}")
         if isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else None
             if name in ("setattr", "delattr") and node.args and _root(node.args[0]) in modules:
-                add(f"calls {name}({_dotted(node.args[0])}, ...)")
+                add(node, f"calls {name}({_dotted(node.args[0])}, ...)")
             elif name in _DYNAMIC:
-                add(f"calls {name}()")
+                add(node, f"calls {name}()")
             elif isinstance(node.func, ast.Attribute) and node.func.attr == "reload":
-                add("reloads a module")
+                add(node, "reloads a module")
         if isinstance(node, ast.Name) and node.id in _INTROSPECTION:
-            add(f"uses {_INTROSPECTION[node.id]}")
+            add(node, f"uses {_INTROSPECTION[node.id]}")
         elif isinstance(node, ast.Attribute) and node.attr in _INTROSPECTION:
-            add(f"uses {_INTROSPECTION[node.attr]}")
-        elif isinstance(node, ast.alias) and node.name.split(".")[0] in _INTROSPECTION:
-            add(f"uses {_INTROSPECTION[node.name.split('.')[0]]}")
+            add(node, f"uses {_INTROSPECTION[node.attr]}")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                top = alias.name.split(".")[0]
+                if top in _INTROSPECTION:
+                    add(node, f"uses {_INTROSPECTION[top]}")
+            if (
+                isinstance(node, ast.ImportFrom)
+                and (node.module or "").split(".")[0] in _INTROSPECTION
+            ):
+                add(node, f"uses {_INTROSPECTION[node.module.split('.')[0]]}")
         if isinstance(node, ast.FunctionDef) and node.name in _COMPARISONS:
-            add(f"defines {node.name} (an answer that passes for what it is not?)")
+            add(node, f"defines {node.name} (an answer that passes for what it is not?)")
     for stmt in tree.body:  # top-level rebinding of what the checks read
         names: list[str] = []
         if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
             for target in stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]:
-                names += [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+                names += [t.id for t in targets(target) if isinstance(t, ast.Name)]
         elif isinstance(stmt, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
             names.append(stmt.name)
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             names += [(a.asname or a.name).split(".")[0] for a in stmt.names]
         for name in names:
             if name in protected:
-                add(f"rebinds {name}, which a check reads")
-    return found
+                add(stmt, f"rebinds {name}, which a check reads")
+    ordered: list[str] = []
+    for _, text in sorted(found, key=lambda item: item[0]):
+        if text not in ordered:
+            ordered.append(text)
+    return ordered

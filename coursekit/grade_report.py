@@ -351,7 +351,7 @@ def students_csv(view: dict[str, Any], maxima: dict[str, float]) -> str:
                 r = best[s]
                 flags = [r["problem"]] if r["problem"] else []
                 flags += ["tampering"] if r["tampering"] else []
-                flags += view["class_notes"].get(r["submission"], [])[:1]
+                flags += view["class_notes"].get(r["submission"], [])
                 notes += [f"{s}: {f}" for f in flags]
         total = sum(points)
         percent = f"{100 * total / out_of:.1f}" if out_of else ""
