@@ -271,7 +271,10 @@ def judge(
             else:
                 row["detail"] = describe(record)
         if part.number in prepared.copied:
-            row.update(status="copied", detail=prepared.copied[part.number])
+            outcome = row["status"] + (f": {row['detail']}" if row["detail"] else "")
+            row.update(
+                status="copied", detail=f"{prepared.copied[part.number]} (its check: {outcome})"
+            )
         elif row["status"] == "passed" and part.written and row["answer"]["status"] != "written":
             row.update(status="incomplete", detail="its check passed; the written answer is blank")
         if row["status"] == "passed":
