@@ -137,6 +137,7 @@ def prepare_submission(
     name: str,
     references: dict[str, Reference],
     parameters: dict[str, Any] | None = None,
+    figures: bool = False,
 ) -> tuple[dict[str, Any], Prepared | None]:
     """Read a submitted file (its bytes) and build the notebook to run; ``(report, None)`` when
     there is nothing to run (``report["problem"]`` says why). Never raises for bad input."""
@@ -158,7 +159,8 @@ def prepare_submission(
         return report, None
     report["notebook"] = stem
     try:
-        prepared = prepare(nb, references[stem], {"smoke": True, **(parameters or {})})
+        params = {"smoke": True, **(parameters or {})}
+        prepared = prepare(nb, references[stem], params, figures=figures)
     except Exception as err:  # a bug of the grader's: this submission's line says so
         traceback.print_exc()
         report["problem"] = f"the grader failed on it: {type(err).__name__}: {err}"[:300]
@@ -337,18 +339,22 @@ def grade_file(
     parameters: dict[str, Any] | None = None,
     timeout: int = CELL_TIMEOUT,
     notebook_timeout: int = NOTEBOOK_TIMEOUT,
+    warm: bool = True,
+    figures: bool = False,
 ) -> dict[str, Any]:
     """Grade one submitted file here, in this process (the command line goes through
     :mod:`coursekit.grade_dask`); the report, with ``"executed"``: the executed notebook (or
     None). It never raises for a bad submission."""
     path = Path(path)
     data = path.read_bytes()
-    report, prepared = prepare_submission(data, name or path.name, references, parameters)
+    report, prepared = prepare_submission(
+        data, name or path.name, references, parameters, figures=figures
+    )
     if prepared is None:
         report["executed"] = None
         return report
     result = run_submission(
-        nbformat.writes(prepared.nb), path.name, data, timeout, notebook_timeout
+        nbformat.writes(prepared.nb), path.name, data, timeout, notebook_timeout, warm=warm
     )
     report, executed = finish(report, prepared, references[prepared.stem], result)
     report["executed"] = executed
@@ -435,6 +441,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-feedback", action="store_true", help="do not write the feedback notebooks"
     )
+    parser.add_argument(
+        "--figures",
+        action="store_true",
+        help="draw the figures (slower; by default figures are made but not drawn, and the "
+        "feedback notebooks show none)",
+    )
+    parser.add_argument(
+        "--no-warm",
+        action="store_true",
+        help="start every kernel from scratch (by default each worker keeps a warm process "
+        "with torch and helpers imported, and forks a fresh kernel from it per submission)",
+    )
     return parser
 
 
@@ -465,7 +483,10 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     feedback = None if args.no_feedback else args.out / "feedback"
 
+    finished: list[dict[str, Any]] = []
+
     def done(report: dict[str, Any], executed: Any, prepared: Any) -> None:
+        finished.append(report)
         if feedback is not None and executed is not None:
             grade_report.write_feedback(feedback, report, executed, prepared)
         shown = grade_report.points_text(report)
@@ -484,10 +505,19 @@ def main(argv: list[str] | None = None) -> int:
             jobs=args.jobs,
             scheduler=args.scheduler,
             on_report=done,
+            warm=not args.no_warm,
+            figures=args.figures,
         )
     except grade_dask.SchedulerError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # keep what was graded
+        book.merge(finished)
+        book.write(references)
+        print(
+            f"interrupted: the {len(finished)} submission(s) graded so far are kept in {args.out}"
+        )
+        return 130
     elapsed = time.perf_counter() - start
     book.merge(reports)
     try:

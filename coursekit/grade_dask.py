@@ -106,6 +106,8 @@ def grade_all(
     scheduler: str | None = None,
     parameters: dict[str, Any] | None = None,
     on_report: Callable[[dict[str, Any], Any, Any], None] | None = None,
+    warm: bool = True,
+    figures: bool = False,
 ) -> list[dict[str, Any]]:
     """Grade each ``(name, file bytes)``; the reports, sorted by name. ``on_report(report,
     executed notebook or None, prepared or None)`` is called as each one is done."""
@@ -115,7 +117,9 @@ def grade_all(
     reports, waiting = [], {}  # file hash -> [(name, data, report, prepared)]
     for name, data in items:
         try:
-            report, prepared = grade.prepare_submission(data, name, references, parameters)
+            report, prepared = grade.prepare_submission(
+                data, name, references, parameters, figures=figures
+            )
         except Exception as err:  # a bug of the grader's: this submission's line says so
             report, prepared = grade.new_report(name, data), None
             report["problem"] = f"the grader failed on it: {type(err).__name__}: {err}"[:300]
@@ -138,6 +142,7 @@ def grade_all(
                     data,
                     timeout,
                     notebook_timeout,
+                    warm,
                     key=f"grade-{i}-{hashlib.sha1(name.encode()).hexdigest()[:10]}",
                     pure=False,
                     retries=1,

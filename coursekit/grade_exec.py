@@ -64,6 +64,7 @@ def execute(
     timeout: int = CELL_TIMEOUT,
     notebook_timeout: int = NOTEBOOK_TIMEOUT,
     parameters: dict[str, Any] | None = None,
+    warm: bool = False,
 ) -> str:
     """Execute ``nb`` (errors allowed) in the working directory ``work_dir``, into ``out_path``;
     return "" or one line on why the run stopped early.
@@ -82,12 +83,22 @@ def execute(
     nbformat.write(nb, in_path)
     job = {"input": str(in_path), "output": str(out_path), "cwd": str(work_dir), "timeout": timeout}
     log = out_path.with_name("runner.log")
+    env = environment()
+    job["kernel"] = "python3"
+    if warm:
+        from .grade_zygote import SPEC_NAME, Warm
+
+        kernels = Warm.get()
+        if kernels is not None:
+            env.update(kernels.environment())
+            env["COURSE_GRADE_KERNEL_LOG"] = str(out_path.with_name("kernel.log"))
+            job["kernel"] = SPEC_NAME
     with open(log, "w") as stream:
         process = subprocess.Popen(
             [sys.executable, "-m", "coursekit.grade_exec", json.dumps(job)],
             stdout=stream,
             stderr=subprocess.STDOUT,
-            env=environment(),
+            env=env,
             cwd=str(ROOT),
             start_new_session=True,
         )
@@ -114,6 +125,7 @@ def run_submission(
     data: bytes,
     timeout: int = CELL_TIMEOUT,
     notebook_timeout: int = NOTEBOOK_TIMEOUT,
+    warm: bool = True,
 ) -> dict[str, Any]:
     """Run one prepared submission notebook (``nbformat.writes`` text) in a temporary working
     directory that holds a copy of the submitted file (``filename``, ``data``), as the student
@@ -126,9 +138,8 @@ def run_submission(
         work.mkdir()
         (work / name).write_bytes(data)
         executed_path = out / "executed.ipynb"
-        stopped = execute(
-            nbformat.reads(nb_json, as_version=4), executed_path, work, timeout, notebook_timeout
-        )
+        nb = nbformat.reads(nb_json, as_version=4)
+        stopped = execute(nb, executed_path, work, timeout, notebook_timeout, warm=warm)
         try:
             executed = executed_path.read_text(encoding="utf-8")
         except OSError:
@@ -188,7 +199,7 @@ def run_job(job: dict[str, Any]) -> int:
         client = NotebookClient(
             nb,
             timeout=job["timeout"],
-            kernel_name="python3",
+            kernel_name=job.get("kernel", "python3"),
             allow_errors=True,
             interrupt_on_timeout=True,
             resources={"metadata": {"path": job["cwd"]}},

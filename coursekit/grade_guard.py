@@ -33,6 +33,7 @@ import ast
 import builtins
 import linecache
 import operator
+import os
 import re
 import sys
 import types
@@ -93,6 +94,27 @@ def _method(value: Any) -> bool:
         return callable(value) or hasattr(type(value), "__get__")
     except Exception:
         return False
+
+
+def _library(filename: str) -> bool:
+    """Whether code from ``filename`` is an installed library's (not the notebook's, nor a
+    file a student wrote)."""
+    import site
+    import sysconfig
+
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages()}
+    roots |= {sysconfig.get_paths()["stdlib"]}
+    return any(filename.startswith(os.path.join(root, "")) for root in roots if root)
+
+
+def _wraps(new: Any, old: Any) -> bool:
+    """Whether ``new`` is a library's wrapper of ``old`` (``functools.wraps``, written in an
+    installed library): how libraries change their own functions lazily, and never a way to
+    change what they compute."""
+    if old is _MISSING or getattr(new, "__wrapped__", None) is not old:
+        return False
+    code = getattr(new, "__code__", None)
+    return code is not None and _library(code.co_filename)
 
 
 # Attributes the kernel itself replaces at every execution (to forward input() to the client)
@@ -172,7 +194,9 @@ class Guard:
                     now = attrs.get(key, _MISSING)
                     if (name, key) in _VOLATILE:
                         continue
-                    if now is not value:
+                    if now is not value and _wraps(now, value):
+                        kept[key] = now  # the library wrapped its own function
+                    elif now is not value:
                         changed.append(f"{name}.{key}")
                         if restore:
                             attrs[key] = value
@@ -232,6 +256,9 @@ class Guard:
         for key in set(current) | set(attrs):
             old, new = attrs.get(key, _MISSING), current.get(key, _MISSING)
             if old is new or (old is _MISSING and not _method(new)):
+                continue
+            if _wraps(new, old):  # torch.optim wraps each optimizer's step once, lazily
+                attrs[key] = new
                 continue
             if cls.__module__ == "__main__" and key in self.attributes:
                 attrs[key] = new  # the exercise sets it (Value.tanh = ...)
@@ -485,8 +512,26 @@ def _publish(data: dict[str, Any]) -> None:
     publish_display_data({MIME: data, "text/plain": f"[grader: {data['kind']}]"})
 
 
+def _no_figures() -> None:
+    """Figures are made, closed at the end of each cell as usual, but not drawn: the inline
+    backend's image formats for a figure are taken out (drawing each figure to a PNG is most of
+    what plotting costs, and nothing a check reads)."""
+    shell = _shell()
+    if shell is None or "matplotlib.figure" not in sys.modules:
+        return
+    from matplotlib.figure import Figure
+
+    formatters = shell.display_formatter.formatters
+    for mime, formatter in formatters.items():
+        if mime != "text/plain":
+            formatter.pop(Figure, None)
+    formatters["text/plain"].for_type(Figure, lambda fig, p, cycle: p.text("[figure not drawn]"))
+
+
 def start(user_ns: dict[str, Any], plan: dict[str, Any]) -> Guard:
     """Start the guard of this kernel (the first cell the grader adds)."""
+    if not plan.get("figures", True):
+        _no_figures()
     guard = Guard(user_ns, plan)
     user_ns[NAME] = guard
     return guard

@@ -20,7 +20,6 @@ import builtins
 import copy
 import difflib
 import hashlib
-import json
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -453,20 +452,27 @@ def _label(subs: list, s: int) -> str:
 
 
 def prepare(
-    nb: nbformat.NotebookNode, ref: Reference, parameters: dict[str, Any] | None = None
+    nb: nbformat.NotebookNode,
+    ref: Reference,
+    parameters: dict[str, Any] | None = None,
+    figures: bool = True,
 ) -> Prepared:
     """The notebook to run for the submission ``nb`` of the course notebook ``ref`` (see the
     module's docstring); ``parameters`` (``{"smoke": True}``) go into a cell after the
-    parameters cell, as papermill puts them."""
+    parameters cell, as papermill puts them. Without ``figures``, figures are made but not
+    drawn (:func:`coursekit.grade_guard.start`)."""
     out = align(nb, ref)
-    return _Builder(nb, ref, out, parameters or {}).build()
+    return _Builder(nb, ref, out, parameters or {}, figures).build()
 
 
 class _Builder:
     """Builds :class:`Prepared`: the course's cells in order, the student's put in."""
 
-    def __init__(self, nb: Any, ref: Reference, out: Alignment, parameters: dict) -> None:
+    def __init__(
+        self, nb: Any, ref: Reference, out: Alignment, parameters: dict, figures: bool
+    ) -> None:
         self.subs, self.ref, self.out, self.parameters = nb.cells, ref, out, parameters
+        self.figures = figures
         self.edition = ref.edition.cells
         self.inverse = {e: s for s, e in out.match.items()}
         self.run: list[Any] = []
@@ -594,10 +600,11 @@ class _Builder:
             "check_reads": sorted(self.ref.check_reads),
             "course_binds": sorted(self.ref.course_binds),
             "imports": self.ref.imports,
+            "figures": self.figures,
         }
         source = (
             "import coursekit.grade_guard\n"
-            f"coursekit.grade_guard.start(globals(), {json.dumps(plan)})\n"
+            f"coursekit.grade_guard.start(globals(), {plan!r})\n"
             f"{grade_guard.NAME}.keep({sorted(set(keep))!r})"
         )
         self.run.append(_guard_cell(source, "start"))

@@ -573,7 +573,8 @@ def write_class(root) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """The class graded once with the command line (2 local Dask workers)."""
+    """The class graded once with the command line (2 local Dask workers, kernels started from
+    scratch; the real-scheduler test uses warm ones)."""
     root = tmp_path_factory.mktemp("grading")
     before = write_class(root)
     argv = [
@@ -588,6 +589,7 @@ def graded(tmp_path_factory):
         str(TIMEOUT),
         "--jobs",
         "2",
+        "--no-warm",  # tiny notebooks: a warm process would cost more than it saves
     ]
     start = time.perf_counter()
     code = grade.main(argv)
@@ -860,6 +862,7 @@ def test_a_dask_scheduler_with_two_workers_gives_the_same_grades_despite_a_kille
                 address,
                 "--timeout",
                 str(TIMEOUT),
+                "--no-warm",
             ],
             env=env,
             cwd=ROOT,
@@ -904,7 +907,8 @@ def test_a_dask_scheduler_with_two_workers_gives_the_same_grades_despite_a_kille
 
 
 # ------------------------------------------------------------------------ a runaway kernel
-def test_a_loop_that_swallows_the_interrupt_is_stopped_and_its_kernel_with_it(tmp_path):
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_a_loop_that_swallows_the_interrupt_is_stopped_and_its_kernel_with_it(tmp_path, warm):
     nb = notebook(
         [
             nbformat.v4.new_code_cell(
@@ -919,7 +923,7 @@ def test_a_loop_that_swallows_the_interrupt_is_stopped_and_its_kernel_with_it(tm
     (tmp_path / "work").mkdir()
     out = tmp_path / "out" / "executed.ipynb"
     # 12 s: a kernel's start (a few seconds on a busy machine), the first cell, the loop's 2 s
-    stopped = grade.execute(nb, out, tmp_path / "work", timeout=2, notebook_timeout=12)
+    stopped = grade.execute(nb, out, tmp_path / "work", timeout=2, notebook_timeout=12, warm=warm)
     assert stopped == "the whole notebook ran past 12 s and was stopped"
     pid = int((tmp_path / "work" / "pid").read_text())
     for _ in range(50):  # the kernel goes with the runner (at once, or when it sees its parent go)
