@@ -58,17 +58,18 @@ student: $(STAMP)
 	$(PY) -m coursekit.student $(if $(ONLY),--only $(ONLY)) $(if $(filter 1 true yes,$(CHECK)),--check)
 
 ## make grade SUBMISSIONS="Assignment 1/" [ROSTER=roster.csv] [FRESH=1] [OUT=grades/] [TIMEOUT=120]
-##   [NOTEBOOK_TIMEOUT=1200] [JOBS=2] [SCHEDULER=tcp://host:8786]: grade the returned notebooks
-## (one file or folder; spaces are fine) into grades/ (not build/: make clean keeps it): merged
-## with the grades kept there (FRESH=1 starts over); grades.csv, students.csv (a row per
-## student), grades.md/.html, answers.md, feedback/; a local Dask cluster of JOBS processes, or
-## the workers of SCHEDULER (docs/grading.md)
+##   [NOTEBOOK_TIMEOUT=1200] [JOBS=2] [SCHEDULER=tcp://host:8786] [FIGURES=1]: grade the notebooks
+## handed back (one file or folder; spaces are fine) into grades/ (not build/: make clean keeps
+## it), merged with the grades kept there (FRESH=1 starts over): grades.csv, students.csv (a row
+## per student), grades.md/.html, answers.md, feedback/; on a local Dask cluster of JOBS
+## processes, or the workers of SCHEDULER (docs/grading.md); FIGURES=1 draws the figures
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo 'usage: make grade SUBMISSIONS="folder/" (a file or folder)'; exit 2; }
 	$(PY) -m coursekit.grade "$(SUBMISSIONS)" $(if $(ROSTER),--roster "$(ROSTER)") \
 	  $(if $(filter 1 true yes,$(FRESH)),--fresh) $(if $(OUT),--out "$(OUT)") \
 	  $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(NOTEBOOK_TIMEOUT),--notebook-timeout $(NOTEBOOK_TIMEOUT)) \
-	  $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+	  $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+	  $(if $(filter 1 true yes,$(FIGURES)),--figures)
 
 ## make site [NOTEBOOKS=build/executed]: build/site/, static HTML of the executed notebooks and an
 ## index page; it works offline (MathJax ships with it: `npm ci` fetches it once, see package.json)

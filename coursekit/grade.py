@@ -217,11 +217,16 @@ def judge(
             checks[meta["exercise"]] = cell
             continue
         for record in _records(cell, "tampering"):
-            what = [f"changed {', '.join(record['changed'])}"] if record["changed"] else []
-            what += [f"rebound {', '.join(record['rebound'])}"] if record["rebound"] else []
-            tampering.append(
-                f"{record['cell']}: {'; '.join(what)} (put back: the checks ran with the course's)"
-            )
+            if record["changed"]:
+                tampering.append(
+                    f"{record['cell']}: changed {', '.join(record['changed'])} (put back: the "
+                    "checks ran with the originals)"
+                )
+            if record["rebound"]:
+                notes.append(
+                    f"{record['cell']} rebound {', '.join(record['rebound'])}, which the checks "
+                    "read (they used the course's values)"
+                )
         error = _error(cell) if cell.get("cell_type") == "code" else None
         if error is None:
             continue
@@ -463,7 +468,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if min(args.timeout, args.notebook_timeout, args.jobs) < 1:
             raise ValueError("--timeout, --notebook-timeout and --jobs must be at least 1")
-        files = submissions(args.paths)
+        out = args.out.resolve()
+        files = [f for f in submissions(args.paths) if out not in f.resolve().parents]
         references = load_references(course_notebooks(args.notebooks))
         if not references:
             raise ValueError(f"no course notebooks (NN_name.ipynb) in {args.notebooks}")

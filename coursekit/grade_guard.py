@@ -63,6 +63,7 @@ class _State:
         self.modules: dict[str, tuple[types.ModuleType, dict[str, Any]]] = {}
         self.classes: dict[int, tuple[type, dict[str, Any]]] = {}
         self.shell: dict[str, Any] = {}
+        self.prints: dict[str | int, tuple] = {}  # what each namespace held, to skip it fast
 
     def add_module(self, name: str, module: Any) -> None:
         attrs = getattr(module, "__dict__", None)
@@ -77,10 +78,19 @@ class _State:
                 if isinstance(value, type) and getattr(value, "__module__", None) == name:
                     self.add_class(value)
         self.modules[name] = (module, kept)
+        self.prints[name] = _fingerprint(attrs)
 
     def add_class(self, cls: type) -> None:
         if id(cls) not in self.classes:
             self.classes[id(cls)] = (cls, _methods(cls))
+            self.prints[id(cls)] = _fingerprint(cls.__dict__)
+
+
+def _fingerprint(namespace: Any) -> tuple:
+    """The names and the identities of the values of a module's or class's namespace: equal
+    fingerprints, nothing changed (the values the guard keeps are alive, so no new object can
+    take one of their identities). Computed at C speed: most namespaces never change."""
+    return tuple(namespace), tuple(map(id, namespace.values()))
 
 
 def _methods(cls: type) -> dict[str, Any]:
@@ -159,6 +169,7 @@ class Guard:
         self.course_binds = set(plan.get("course_binds", []))
         self.kept: dict[str, Any] = {}
         self.names_before: dict[str, Any] = {}
+        self._looked = -2
         for name in plan.get("imports", []):
             try:
                 __import__(name)
@@ -182,6 +193,10 @@ class Guard:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for name, (module, kept) in list(state.modules.items()):
+                if sys.modules.get(name, module) is module and (
+                    _fingerprint(module.__dict__) == state.prints.get(name)
+                ):
+                    continue
                 if sys.modules.get(name, module) is not module:
                     changed.append(f"sys.modules[{name!r}]")
                     if restore:
@@ -206,11 +221,14 @@ class Guard:
                             kept[key] = now
                 if len(attrs) != len(kept):
                     changed += self._added(name, attrs, kept, restore)
+                state.prints[name] = _fingerprint(attrs)
             for name, module in list(sys.modules.items()):
                 if name not in state.modules:
                     state.add_module(name, module)
-            for cls, attrs in list(state.classes.values()):
-                changed += self._compare_class(cls, attrs, restore)
+            for key, (cls, attrs) in state.classes.items():
+                if _fingerprint(cls.__dict__) != state.prints.get(key):
+                    changed += self._compare_class(cls, attrs, restore)
+                    state.prints[key] = _fingerprint(cls.__dict__)
         shell = _shell_state(_shell())
         for key in set(state.shell) | set(shell):
             old, new = state.shell.get(key, _MISSING), shell.get(key, _MISSING)
@@ -221,6 +239,7 @@ class Guard:
                     _restore_shell(key, old)
         if not restore:
             state.shell = shell
+        self._look()
         return changed
 
     def _added(self, name: str, attrs: dict, kept: dict, restore: bool) -> list[str]:
@@ -290,9 +309,20 @@ class Guard:
                     self.state.add_class(value)
 
     def before(self) -> None:
-        """Before a cell the student wrote: what changed since is the course's doing."""
-        self._compare(restore=False)
+        """Before a cell the student wrote: what changed since is the course's doing (nothing,
+        when no cell ran since the guard last looked)."""
+        count = getattr(_shell(), "execution_count", None)
+        if count is None or count != self.looked + 1:
+            self._compare(restore=False)
         self.names_before = {n: self.ns.get(n, _MISSING) for n in self.check_reads}
+
+    @property
+    def looked(self) -> int:
+        return self._looked
+
+    def _look(self) -> None:
+        """Note the cell in which the guard last compared (IPython's execution count)."""
+        self._looked = getattr(_shell(), "execution_count", None) or -2
 
     def after(self, cell: str) -> None:
         """After a cell the student wrote: put back what it changed; publish what it changed,

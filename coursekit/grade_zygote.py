@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import selectors
 import signal
 import socket
@@ -51,6 +52,7 @@ WARM_MODULES = (
     "coursekit.grade_guard",
 )
 SPEC_NAME = "course-grade-warm"
+READY_TIMEOUT = 300  # seconds for the imports, on a slow and busy machine
 
 
 # ------------------------------------------------------------------------ the warm process
@@ -209,8 +211,9 @@ class Warm:
             stderr=open(os.path.join(self.folder, "warm.log"), "w"),
             text=True,
         )
-        ready = self.process.stdout.readline().strip() if self.process.stdout else ""
-        if ready != "ready":
+        ready, _, _ = select.select([self.process.stdout], [], [], READY_TIMEOUT)
+        if not ready or self.process.stdout.readline().strip() != "ready":
+            self.process.kill()
             raise RuntimeError("the warm process did not start (see its log)")
 
     @classmethod

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import types
+import warnings
 
 import nbformat
 import pytest
@@ -144,6 +145,20 @@ def test_deleted_and_edited_checks_are_the_courses_and_the_report_says_so():
     assert [c.metadata["grade"]["exercise"] for c in checks] == [1, 2, 3]
     assert all("I edited" not in c.source and "my message" not in c.source for c in checks)
     assert "my message" not in json.dumps([c.source for c in prepared.nb.cells])
+
+
+def test_a_deleted_stub_is_put_back_unless_the_students_own_cell_defines_it():
+    refs = references()
+    nb = solved()
+    nb.cells = [c for c in nb.cells if c.get("id") not in ("double-stub", "halve-stub")]
+    nb.cells.insert(1, nbformat.v4.new_code_cell("def halve(x):\n    return x / 2"))
+    prepared = grade_match.prepare(nb, refs["09_test"])
+    assert prepared.notes == [
+        "exercise 1: its stub is not in the submission; the course's ran",
+        "exercise 3: its stub is not in the submission; cell 2 (`def halve(x):`) defines halve",
+    ]
+    stubs = [c for c in prepared.nb.cells if c.metadata["grade"]["role"] == "stub"]
+    assert [c.metadata["grade"]["exercise"] for c in stubs] == [1, 2]
 
 
 def test_written_answers_are_collected_and_a_blank_one_is_not_attempted():
@@ -434,6 +449,17 @@ def test_reports_render_every_status():
     assert grade_report.exercises_csv(view).count("\n") == 7
 
 
+def test_grades_kept_inside_the_submissions_folder_are_not_graded(tmp_path):
+    (tmp_path / "course").mkdir()
+    nbformat.write(full_notebook(), tmp_path / "course" / "09_test.ipynb")
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "essay.ipynb").write_text("not a notebook")
+    argv = [str(tmp_path / "subs"), "--notebooks", str(tmp_path / "course")]
+    argv += ["--out", str(tmp_path / "subs" / "grades")]
+    assert grade.main(argv) == 0 and grade.main(argv) == 0
+    assert list(table(tmp_path / "subs")) == ["essay.ipynb"]
+
+
 def test_usage_errors_exit_2(tmp_path, capsys):
     assert grade.main([str(tmp_path / "nowhere")]) == 2
     assert "nowhere: no such file or folder" in capsys.readouterr().err
@@ -555,7 +581,9 @@ def write_class(root) -> dict[str, bytes]:
     files["kate/09_test.ipynb"] = kate
     for name, nb in files.items():
         (subs / name).parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, subs / name)
+        with warnings.catch_warnings():  # bob's notebook has no ids, on purpose
+            warnings.simplefilter("ignore")
+            nbformat.write(nb, subs / name)
     (subs / "heidi").mkdir()
     (subs / "heidi" / "09_test.ipynb").write_bytes((subs / "alice" / "09_test.ipynb").read_bytes())
     (subs / "heidi" / "essay.ipynb").write_text("Dear teacher, here is my homework.")
@@ -679,9 +707,10 @@ def test_monkeypatching_what_a_check_relies_on_cannot_make_it_pass(graded):
         "assigns torch.allclose",
         "assigns np.allclose",
         "assigns builtins.all",
-        "changed builtins.all, numpy.allclose, torch.allclose; rebound reference",
+        "exercise 1's stub: changed builtins.all, numpy.allclose, torch.allclose (put back",
     ):
         assert what in tampering, what
+    assert "exercise 1's stub rebound reference, which the checks read" in carol[0]["notes"]
     students = table(root, "students.csv")
     assert students["Carol"][0]["notes"] == "no submission of 09_test; 10_guard: tampering"
 
