@@ -134,6 +134,10 @@ _VOLATILE = {
     ("getpass", "getpass"),
     ("sys", "excepthook"),
     ("sys", "displayhook"),
+    ("sys", "last_type"),  # the last error's, set by IPython when a cell raises
+    ("sys", "last_value"),
+    ("sys", "last_traceback"),
+    ("sys", "last_exc"),
 }
 
 
@@ -702,9 +706,7 @@ def scan(source: str, modules: set[str], protected: set[str]) -> list[str]:
                 names += [t.id for t in targets(target) if isinstance(t, ast.Name)]
         elif isinstance(stmt, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
             names.append(stmt.name)
-        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            names += [(a.asname or a.name).split(".")[0] for a in stmt.names]
-        for name in names:
+        for name in names:  # (an import binds the same module again: the guard sees if not)
             if name in protected:
                 add(stmt, f"rebinds {name}, which a check reads")
     ordered: list[str] = []
