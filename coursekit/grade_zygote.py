@@ -20,10 +20,12 @@ Nothing here is required: without the warm process the grader starts ordinary ke
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -138,6 +140,7 @@ def serve(path: str) -> int:
                 del children[pid]
     for pid in children:
         _kill(pid)
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)  # its owner may be gone
     return 0
 
 
@@ -211,10 +214,21 @@ class Warm:
             stderr=open(os.path.join(self.folder, "warm.log"), "w"),
             text=True,
         )
+        atexit.register(self.close)
         ready, _, _ = select.select([self.process.stdout], [], [], READY_TIMEOUT)
         if not ready or self.process.stdout.readline().strip() != "ready":
-            self.process.kill()
-            raise RuntimeError("the warm process did not start (see its log)")
+            self.close()
+            raise RuntimeError("the warm process did not start")
+
+    def close(self) -> None:
+        """Stop the warm process (its kernels with it) and remove its folder."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     @classmethod
     def get(cls) -> Warm | None:
