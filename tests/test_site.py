@@ -118,6 +118,17 @@ def test_pages_render_outputs_navigation_and_links_between_notebooks(course, tmp
     ]
 
 
+def test_links_to_course_notebooks_and_appendices_point_at_their_pages():
+    body = (
+        '<a href="A1_speed.ipynb#timing">a</a> <a href="../notebooks/03_data.ipynb">b</a> '
+        '<a href="B1_other.ipynb">c</a> <a href="A1_gone.ipynb">d</a>'
+    )
+    assert site.rewrite_links(body, {"A1_speed", "03_data"}) == (
+        '<a href="A1_speed.html#timing">a</a> <a href="03_data.html">b</a> '
+        '<a href="B1_other.ipynb">c</a> <a href="A1_gone.ipynb">d</a>'
+    )
+
+
 def test_rebuilding_removes_pages_of_notebooks_that_are_gone(course, tmp_path):
     site.build_site(sorted(course.glob("*.ipynb")), tmp_path / "site")
     site.build_site(sorted(course.glob("0[12]_*.ipynb")), tmp_path / "site")
