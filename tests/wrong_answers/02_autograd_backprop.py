@@ -117,6 +117,21 @@ def numerical_gradient(f, x, eps=1e-6):
     x = x.detach().clone().requires_grad_()
     return torch.autograd.grad(f(x), x)[0]
 """,
+        "the gradient stored in float32, torch.zeros's default dtype": """
+def numerical_gradient(f, x, eps=1e-6):
+    x = x.detach().clone()
+    flat = x.view(-1)
+    grad = torch.zeros(flat.numel())
+    for i in range(flat.numel()):
+        original = flat[i].item()
+        flat[i] = original + eps
+        up = float(f(x))
+        flat[i] = original - eps
+        down = float(f(x))
+        flat[i] = original
+        grad[i] = (up - down) / (2 * eps)
+    return grad.view_as(x)
+""",
         "every entry perturbed at once: one directional derivative copied everywhere": """
 def numerical_gradient(f, x, eps=1e-6):
     x = x.detach().clone()
@@ -229,6 +244,40 @@ def sigmoid_saturation(gain):
     return share, out.pow(2).mean().sqrt().item()
 """
         + _MEASURE_ALL,
+        "saturation and σ' measured on weight seed 4, the last of the five, not seed 0": _RATIOS
+        + """
+def sigmoid_saturation(gain):
+    _, zs, _ = deep_mlp(f"sigmoid, {gain} × Xavier", seed=4)
+    out = torch.sigmoid(torch.cat(zs).detach())
+    slope = out * (1 - out)
+    share = ((out < 0.05) | (out > 0.95)).double().mean().item()
+    return share, slope.pow(2).mean().sqrt().item()
+"""
+        + _MEASURE_ALL,
+        "the RMS of σ' over hidden layers 1 to 19 only, the ones the gradient goes back to": _RATIOS
+        + """
+def sigmoid_saturation(gain):
+    _, zs, _ = deep_mlp(f"sigmoid, {gain} × Xavier", seed=0)
+    out = torch.sigmoid(torch.cat(zs).detach())
+    share = ((out < 0.05) | (out > 0.95)).double().mean().item()
+    below = torch.sigmoid(torch.cat(zs[:-1]).detach())
+    return share, (below * (1 - below)).pow(2).mean().sqrt().item()
+"""
+        + _MEASURE_ALL,
+        "saturation measured at level_gain whatever the gain (a typo in the function)": _RATIOS
+        + """
+def sigmoid_saturation(gain):
+    _, zs, _ = deep_mlp(f"sigmoid, {level_gain} × Xavier", seed=0)
+    out = torch.sigmoid(torch.cat(zs).detach())
+    slope = out * (1 - out)
+    share = ((out < 0.05) | (out > 0.95)).double().mean().item()
+    return share, slope.pow(2).mean().sqrt().item()
+
+
+measured = {g: sigmoid_ratios(g) for g in [1, 2, 4, 8, 16] + list(range(9, 16))}
+level_gain = min(measured, key=lambda g: abs(sum(math.log(x) for x in measured[g])))
+saturation = {g: sigmoid_saturation(g) for g in measured}
+""",
         "saturation measured on section 8's 'sigmoid, Xavier' (gain 1) for every gain": _RATIOS
         + """
 def sigmoid_saturation(gain):
