@@ -120,6 +120,7 @@ def notebooks(only: list[str] | None = None, folder: Path = NOTEBOOKS) -> list[P
     """The course's notebooks in ``folder``, in order; ``only`` keeps those whose name starts
     with one of its prefixes."""
     found = sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
+    found += sorted(Path(folder).glob("A[0-9]_*.ipynb"))  # the appendices, after the course
     if only:
         unknown = [o for o in only if not any(nb.name.startswith(o) for nb in found)]
         if unknown:

@@ -13,7 +13,9 @@ from helpers._internal.paths import NOTEBOOKS as NOTEBOOK_DIR
 from helpers._internal.paths import ROOT
 
 matplotlib.use("Agg")
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")) + sorted(
+    NOTEBOOK_DIR.glob("A[0-9]_*.ipynb")
+)
 
 # Tests need MNIST. Point at it with COURSE_DATA_DIR (CI: ../shared/data); without it, use
 # <project>/data if it has MNIST, else the read-only copy beside the project when there is one.
@@ -138,7 +140,7 @@ def pytest_collection_modifyitems(config, items):
         path = getattr(getattr(item, "callspec", None), "params", {}).get("path")
         number = path.stem[:2] if path is not None else None
         name = item.path.name
-        if number is None and name.startswith("test_nb") and name[7:9].isdigit():
+        if number is None and name.startswith("test_nb") and name[7:9].isalnum():
             number = name[7:9]
         if number is not None:
             item.add_marker(pytest.mark.xdist_group(f"notebook-{number}"))

@@ -130,6 +130,7 @@ def write_atomic(path: str | os.PathLike, content: Content, *, encoding: str = "
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        _sync_folder(path.parent)  # the rename itself reaches the disk (a power cut, a crash)
     except BaseException as err:
         try:
             os.unlink(tmp)
@@ -145,3 +146,18 @@ def write_atomic(path: str | os.PathLike, content: Content, *, encoding: str = "
             raise WriteError(err.errno, f"cannot write {path}: {err.strerror or err}") from err
         raise
     return path
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder, so that a rename in it survives a power cut; a no-op where folders cannot
+    be opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse to fsync a folder: the rename is done anyway
+        pass
+    finally:
+        os.close(fd)

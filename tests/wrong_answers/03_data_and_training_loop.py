@@ -2,68 +2,154 @@
 
 WRONG = {
     "train_epochs": {
-        "no zero_grad: gradients pile up across batches": """
-def train_epochs(model, loader, optimizer, epochs):
+        "no zero_grad: gradients pile up across steps": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
     criterion = nn.CrossEntropyLoss()
     model.train()
     losses = []
+    optimizer.zero_grad()
     for _ in range(epochs):
-        for x, y in loader:
+        for i, (x, y) in enumerate(loader, start=1):
             loss = criterion(model(x), y)
-            loss.backward()
-            optimizer.step()
+            (loss / accumulate).backward()
             losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
     return losses
 """,
-        "zero_grad after backward: every step has a zero gradient": """
-def train_epochs(model, loader, optimizer, epochs):
+        "zero_grad between backward and step: every step has a zero gradient": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
     criterion = nn.CrossEntropyLoss()
     model.train()
     losses = []
+    optimizer.zero_grad()
     for _ in range(epochs):
-        for x, y in loader:
+        for i, (x, y) in enumerate(loader, start=1):
             loss = criterion(model(x), y)
-            loss.backward()
-            optimizer.zero_grad()
-            optimizer.step()
+            (loss / accumulate).backward()
             losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.zero_grad()
+                optimizer.step()
     return losses
 """,
         "step before backward: each step uses no gradient or the last batch's": """
-def train_epochs(model, loader, optimizer, epochs):
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
     criterion = nn.CrossEntropyLoss()
     model.train()
     losses = []
+    optimizer.zero_grad()
     for _ in range(epochs):
-        for x, y in loader:
+        for i, (x, y) in enumerate(loader, start=1):
             loss = criterion(model(x), y)
-            optimizer.zero_grad()
-            optimizer.step()
-            loss.backward()
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+            (loss / accumulate).backward()
             losses.append(loss.item())
     return losses
 """,
-        "calls helpers.fit, which the prompt rules out": """
-def train_epochs(model, loader, optimizer, epochs):
-    return fit(model, loader, epochs=epochs, optimizer=optimizer, progress=False)["batch_loss"]
-""",
         "keeps the loss tensors (and every graph) instead of floats": """
-def train_epochs(model, loader, optimizer, epochs):
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
     criterion = nn.CrossEntropyLoss()
     model.train()
     losses = []
+    optimizer.zero_grad()
     for _ in range(epochs):
-        for x, y in loader:
+        for i, (x, y) in enumerate(loader, start=1):
             loss = criterion(model(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            (loss / accumulate).backward()
             losses.append(loss)
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
     return losses
 """,
         "never switches the model to training mode": """
-def train_epochs(model, loader, optimizer, epochs):
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
     criterion = nn.CrossEntropyLoss()
+    losses = []
+    optimizer.zero_grad()
+    for _ in range(epochs):
+        for i, (x, y) in enumerate(loader, start=1):
+            loss = criterion(model(x), y)
+            (loss / accumulate).backward()
+            losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+    return losses
+""",
+        "model.train() after the loop instead of before it": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    criterion = nn.CrossEntropyLoss()
+    losses = []
+    optimizer.zero_grad()
+    for _ in range(epochs):
+        for i, (x, y) in enumerate(loader, start=1):
+            loss = criterion(model(x), y)
+            (loss / accumulate).backward()
+            losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+    model.train()
+    return losses
+""",
+        "one mean loss per epoch instead of every batch's": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    losses = []
+    optimizer.zero_grad()
+    for _ in range(epochs):
+        epoch_losses = []
+        for i, (x, y) in enumerate(loader, start=1):
+            loss = criterion(model(x), y)
+            (loss / accumulate).backward()
+            epoch_losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+        losses.append(sum(epoch_losses) / len(epoch_losses))
+    return losses
+""",
+        "accumulates without dividing: each step takes the sum of k gradients": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    losses = []
+    optimizer.zero_grad()
+    for _ in range(epochs):
+        for i, (x, y) in enumerate(loader, start=1):
+            loss = criterion(model(x), y)
+            loss.backward()
+            losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+    return losses
+""",
+        "zero_grad before every backward: only the last batch of each group counts": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    losses = []
+    optimizer.zero_grad()
+    for _ in range(epochs):
+        for i, (x, y) in enumerate(loader, start=1):
+            loss = criterion(model(x), y)
+            optimizer.zero_grad()
+            (loss / accumulate).backward()
+            losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+    return losses
+""",
+        "ignores accumulate: a step after every batch": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
     losses = []
     for _ in range(epochs):
         for x, y in loader:
@@ -74,21 +160,41 @@ def train_epochs(model, loader, optimizer, epochs):
             losses.append(loss.item())
     return losses
 """,
-        "one mean loss per epoch instead of every batch's": """
-def train_epochs(model, loader, optimizer, epochs):
+        "records the divided loss instead of each batch's own": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
     criterion = nn.CrossEntropyLoss()
     model.train()
     losses = []
+    optimizer.zero_grad()
     for _ in range(epochs):
-        epoch_losses = []
-        for x, y in loader:
-            loss = criterion(model(x), y)
-            optimizer.zero_grad()
+        for i, (x, y) in enumerate(loader, start=1):
+            loss = criterion(model(x), y) / accumulate
             loss.backward()
-            optimizer.step()
-            epoch_losses.append(loss.item())
-        losses.append(sum(epoch_losses) / len(epoch_losses))
+            losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
     return losses
+""",
+        "counts batches from 0: steps after the first batch of each group": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    losses = []
+    optimizer.zero_grad()
+    for _ in range(epochs):
+        for i, (x, y) in enumerate(loader):
+            loss = criterion(model(x), y)
+            (loss / accumulate).backward()
+            losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+    return losses
+""",
+        "calls helpers.fit, which the prompt rules out": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    return fit(model, loader, epochs=epochs, optimizer=optimizer, progress=False)["batch_loss"]
 """,
     },
     "order_experiment": {
@@ -144,6 +250,57 @@ def order_experiment(order, seeds):
         accuracies.append(evaluate(model, InMemoryLoader(*splits["val"], device=dev))["accuracy"])
     return accuracies
 """,
+        "argsort without stable=True: each digit's images lose their order": """
+def order_experiment(order, seeds):
+    images, labels = splits["train"][0][:5000], splits["train"][1][:5000]
+    if order == "sorted":
+        by_label = torch.argsort(labels)
+        images, labels = images[by_label], labels[by_label]
+    accuracies = []
+    for s in seeds:
+        torch.manual_seed(s)
+        model = Net().to(dev)
+        batches = InMemoryLoader(images, labels, batch_size=64, shuffle=order == "shuffled",
+                                 generator=torch.Generator().manual_seed(s), device=dev)
+        fit(model, batches, epochs=1, optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
+            progress=False)
+        accuracies.append(evaluate(model, InMemoryLoader(*splits["val"], device=dev))["accuracy"])
+    return accuracies
+""",
+        "one network for all seeds: each run goes on training the last one": """
+def order_experiment(order, seeds):
+    images, labels = splits["train"][0][:5000], splits["train"][1][:5000]
+    if order == "sorted":
+        by_label = torch.argsort(labels, stable=True)
+        images, labels = images[by_label], labels[by_label]
+    torch.manual_seed(seeds[0])
+    model = Net().to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    accuracies = []
+    for s in seeds:
+        batches = InMemoryLoader(images, labels, batch_size=64, shuffle=order == "shuffled",
+                                 generator=torch.Generator().manual_seed(s), device=dev)
+        fit(model, batches, epochs=1, optimizer=optimizer, progress=False)
+        accuracies.append(evaluate(model, InMemoryLoader(*splits["val"], device=dev))["accuracy"])
+    return accuracies
+""",
+        "the seed set after the network is created: its weights are not the seed's": """
+def order_experiment(order, seeds):
+    images, labels = splits["train"][0][:5000], splits["train"][1][:5000]
+    if order == "sorted":
+        by_label = torch.argsort(labels, stable=True)
+        images, labels = images[by_label], labels[by_label]
+    accuracies = []
+    for s in seeds:
+        model = Net().to(dev)
+        torch.manual_seed(s)
+        batches = InMemoryLoader(images, labels, batch_size=64, shuffle=order == "shuffled",
+                                 generator=torch.Generator().manual_seed(s), device=dev)
+        fit(model, batches, epochs=1, optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
+            progress=False)
+        accuracies.append(evaluate(model, InMemoryLoader(*splits["val"], device=dev))["accuracy"])
+    return accuracies
+""",
         "the sorted images are shuffled too, so both orders are random": """
 def order_experiment(order, seeds):
     images, labels = splits["train"][0][:5000], splits["train"][1][:5000]
@@ -162,7 +319,7 @@ def order_experiment(order, seeds):
     return accuracies
 """,
     },
-    "uniform_loss": {
+    "initial_loss": {
         "softmax twice: cross_entropy fed probabilities instead of logits": """
 @torch.no_grad()
 def initial_loss(model, x, y):
@@ -189,13 +346,33 @@ def initial_loss(model, x, y):
 def initial_loss(model, x, y):
     return nn.functional.cross_entropy(model(x), y)
 """,
-        "uniform_loss in base-10 logarithm, not nats": """
-def uniform_loss(n_classes):
-    return -math.log10(1 / n_classes)
+        "the floor is ln n, the loss of a uniform guess": """
+import math
+
+def softmax_twice_floor(n_classes):
+    return math.log(n_classes)
 """,
-        "uniform_loss as the probability itself": """
-def uniform_loss(n_classes):
-    return 1 / n_classes
+        "the floor is 0, as if cross_entropy took probabilities": """
+def softmax_twice_floor(n_classes):
+    return 0.0
+""",
+        "the largest value instead: the right class at probability 0": """
+import math
+
+def softmax_twice_floor(n_classes):
+    return math.log(math.e + n_classes - 1)
+""",
+        "off by one: e + n in the sum, the right class counted twice": """
+import math
+
+def softmax_twice_floor(n_classes):
+    return math.log(math.e + n_classes) - 1
+""",
+        "the softmax's probability of the right class, not minus its log": """
+import math
+
+def softmax_twice_floor(n_classes):
+    return math.e / (math.e + n_classes - 1)
 """,
     },
 }

@@ -1,0 +1,121 @@
+"""Plausible wrong answers to appendix A1's exercises (see README.md beside this file)."""
+
+_TIMER = """
+def time_on_device(step, steps, synchronize, warmup=2):
+    for _ in range({warmup}):
+        step()
+    {before}
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    {after}
+    return (time.perf_counter() - start) / {per}
+"""
+_TIMER_RIGHT = {
+    "warmup": "warmup",
+    "before": "synchronize()",
+    "after": "synchronize()",
+    "per": "steps",
+}
+
+
+def _timer(**change: str) -> str:
+    return _TIMER.format(**(_TIMER_RIGHT | change))
+
+
+_BATCHES = """
+def mlp_step(batch_size):
+    torch.manual_seed(seed)
+    model = Net().to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.randn({size}, 1, 28, 28, device=dev)
+    y = torch.randint(0, 10, ({size},), device=dev)
+
+    def step():
+        loss = F.cross_entropy(model(x), y)
+        {train}
+
+    return step
+
+
+batch_sizes = [16, 64, 256, 1024]
+mlp_times = interleaved({{b: mlp_step(b) for b in batch_sizes}}, repeats, steps)
+per_image_mlp = {{b: {summary} for b in batch_sizes}}
+beaten = {{
+    b: any(per_image_mlp[c][2] < per_image_mlp[b][0] for c in batch_sizes if c > b)
+    for b in batch_sizes
+}}
+plateau = next(b for b in batch_sizes if not beaten[b])
+"""
+_BATCHES_RIGHT = {
+    "size": "batch_size",
+    "train": "optimizer.zero_grad(); loss.backward(); optimizer.step()",
+    "summary": "tuple(q / b for q in quartiles(mlp_times[b]))",
+}
+
+
+def _batches(**change: str) -> str:
+    return _BATCHES.format(**(_BATCHES_RIGHT | change))
+
+
+_PAY_BACK = """
+def steps_to_pay_back(compile_seconds, eager, compiled):
+    if {no_saving}:
+        return None
+    return {count}
+
+
+pay_back = None
+if compile_times is not None:
+    eager_q, compiled_q = quartiles(compile_times["eager"]), quartiles(compile_times["compiled"])
+    pay_back = steps_to_pay_back(compile_seconds, eager_q, compiled_q)
+"""
+_PAY_BACK_RIGHT = {
+    "no_saving": "compiled[2] >= eager[0]",
+    "count": "math.ceil(compile_seconds / (eager[1] - compiled[1]))",
+}
+
+
+def _pay_back(**change: str) -> str:
+    return "import math\n" + _PAY_BACK.format(**(_PAY_BACK_RIGHT | change))
+
+
+WRONG = {
+    "time_on_device": {
+        "no synchronize at all: it times how fast the steps are queued": _timer(
+            before="pass", after="pass"
+        ),
+        "synchronize only after the timed calls: the warm-up's work is timed too": _timer(
+            before="pass"
+        ),
+        "synchronize only before the clock starts: it stops while the device still works": (
+            _timer(after="pass")
+        ),
+        "no warm-up calls: the first call's one-off work is timed": _timer(warmup="0"),
+        "the total time of the timed calls, not the time per call": _timer(per="1"),
+    },
+    "mlp_step": {
+        "the forward pass only: no backward pass, no update": _batches(train="pass"),
+        "seconds per step, not per image": _batches(
+            summary="tuple(q for q in quartiles(mlp_times[b]))"
+        ),
+        "the batch size ignored: always 64 images": _batches(size="64"),
+        "the median first, then the quartiles": _batches(
+            summary="(lambda q: (q[1], q[0], q[2]))([q / b for q in quartiles(mlp_times[b])])"
+        ),
+    },
+    "steps_to_pay_back": {
+        "divides by the compiled step's time, not by the time it saves": _pay_back(
+            count="math.ceil(compile_seconds / compiled[1])"
+        ),
+        "ignores the spread: a count whenever the compiled median is lower": _pay_back(
+            no_saving="compiled[1] >= eager[1]"
+        ),
+        "rounds to the nearest step instead of up": _pay_back(
+            count="round(compile_seconds / (eager[1] - compiled[1]))"
+        ),
+        "a negative count when compiling makes the step slower": _pay_back(
+            no_saving="not (compiled[2] < eager[0] or compiled[0] > eager[2])"
+        ),
+    },
+}
