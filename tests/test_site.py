@@ -74,6 +74,7 @@ def course(tmp_path):
     return nbs
 
 
+@pytest.mark.slow
 def test_index_links_every_notebook_in_order_with_title_and_intro(course, tmp_path):
     pages = site.build_site(sorted(course.glob("*.ipynb")), tmp_path / "site", title="My course")
     assert [p.name for p in pages] == [
