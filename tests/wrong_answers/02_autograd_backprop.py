@@ -56,6 +56,13 @@ def sigmoid_layer_backward(x, weight, bias, grad_out):
     G = grad_out * s * (1 - s)
     return {"weight": G.T @ x, "bias": G.mean(0), "input": G @ weight}
 """,
+        "autograd instead of the formulas (torch.autograd.grad with grad_out as v)": """
+def sigmoid_layer_backward(x, weight, bias, grad_out):
+    x, weight, bias = (t.detach().clone().requires_grad_() for t in (x, weight, bias))
+    s = torch.sigmoid(x @ weight.T + bias)
+    g_weight, g_bias, g_input = torch.autograd.grad(s, (weight, bias, x), grad_out)
+    return {"weight": g_weight, "bias": g_bias, "input": g_input}
+""",
     },
     "numerical_gradient": {
         "a forward difference (f(x + eps) - f(x)) / eps": """
