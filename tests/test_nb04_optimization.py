@@ -89,6 +89,14 @@ def test_parameter_groups_and_the_order_of_the_steps(smoke_run):
     assert "ReduceLROnPlateau cut the rate before steps [502, 603, 704, 805, 906]" in plateau
 
 
+def test_batch_size_at_equal_epochs_and_equal_steps(smoke_run):
+    _, nb = smoke_run(STEM)
+    steps = outputs_of(nb, "def first_steps")
+    assert "equal steps (1), both at 1e-3: batch 64 ends at" in steps  # smoke: one step of 1024
+    assert "batch 1024 - batch 64 at 1 steps: [" in steps
+    assert "Adam, fused=True" in outputs_of(nb, "default = adam(")  # what fit builds by default
+
+
 def test_clipping_and_the_nan_guard(smoke_run):
     results, nb = smoke_run(STEM)
     clip = results["clip_val_accuracy"]
