@@ -72,8 +72,31 @@ def rmsprop_window(rates, seeds):
 """,
         "numbers typed in from the teacher's table instead of measured": """
 def rmsprop_window(rates, seeds):
-    typed = {1e-5: 0.55, 1e-4: 0.91, 1e-3: 0.92, 1e-2: 0.85, 1e-1: 0.2}
-    return {rate: [typed[rate]] * len(seeds) for rate in rates}
+    typed = {1e-5: 0.53, 1e-4: 0.88, 1e-3: 0.93, 1e-2: 0.90, 1e-1: 0.22}
+    return {rate: [typed.get(rate, 0.0)] * len(seeds) for rate in rates}
+""",
+        "the best epoch's accuracy instead of the last epoch's": """
+def rmsprop_window(rates, seeds):
+    window = {}
+    for rate in rates:
+        window[rate] = []
+        for s in seeds:
+            try:
+                h = train_small(lambda p, r=rate: torch.optim.RMSprop(p, lr=r), s, n_epochs=2)
+                window[rate].append(max(h["val_acc"]))
+            except TrainingDiverged:
+                window[rate].append(0.0)
+    return window
+""",
+        "a diverged run not caught: TrainingDiverged stops the whole table": """
+def rmsprop_window(rates, seeds):
+    window = {}
+    for rate in rates:
+        window[rate] = []
+        for s in seeds:
+            h = train_small(lambda p, r=rate: torch.optim.RMSprop(p, lr=r), s, n_epochs=2)
+            window[rate].append(h["val_acc"][-1])
+    return window
 """,
     },
     "mean_rate": {
