@@ -78,6 +78,21 @@ class DeepMLP(nn.Module):
         "squeeze(1): drops the channel but leaves each image 28 x 28": _deep_mlp(
             flatten="x.squeeze(1)"
         ),
+        "one ReLU after a loop over all layers but the last (an indentation slip)": """
+class DeepMLP(nn.Module):
+    def __init__(self, sizes):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def forward(self, x):
+        x = x.flatten(1)
+        for layer in self.layers[:-1]:
+            x = layer(x)
+        x = torch.relu(x)
+        return self.layers[-1](x)
+""",
+        "a ReLU only after the first layer": _deep_mlp(relu_when="i == 0"),
+        "a ReLU only before the last layer": _deep_mlp(relu_when="i == len(self.layers) - 2"),
         "a ReLU before each layer: the input is clipped, the hidden outputs are not": """
 class DeepMLP(nn.Module):
     def __init__(self, sizes):
