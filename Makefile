@@ -5,8 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN_FLAGS := $(if $(filter 1 true yes,$(SMOKE)),--smoke) $(if $(ONLY),--only $(ONLY))
 
-.PHONY: install course notebooks test test-quick lab bench clean
+.PHONY: install course notebooks test test-quick lab bench clean help
 
+## make help: this list of targets and their options
+help:
+	@sed -n 's/^## //p' $(firstword $(MAKEFILE_LIST))
+
+## make install: create .venv and install the course with its test tools (every target does it)
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -48,19 +53,30 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_training.py --epochs $(or $(EPOCHS),10)
 
+## make clean: delete build/ (generated files); the class's grades in grades/ are kept
 clean:
 	rm -rf build
 
-## make student [ONLY=03] [CHECK=1]: build/student/, the notebooks without solutions or teacher's
-## answers (stubs and checks stay, check outputs cleared); CHECK=1 also grades each edition: 0%
+## make student [ONLY=03] [CHECK=1]: the package to hand out, build/student/ and build/student.zip:
+## the student notebooks (no solutions, no teacher's answers, check outputs cleared), helpers,
+## the environment files and a student README; it fails if an answer is given away anywhere;
+## CHECK=1 also grades each student notebook (every exercise must be 'not attempted')
 student: $(STAMP)
 	$(PY) -m coursekit.student $(if $(ONLY),--only $(ONLY)) $(if $(filter 1 true yes,$(CHECK)),--check)
 
-## make grade SUBMISSIONS=dir/ [TIMEOUT=120] [JOBS=1]: run each submitted notebook (smoke mode,
-## per-cell timeout) and grade its exercises into build/grades.csv, build/grades.md, .html
+## make grade SUBMISSIONS="Assignment 1/" [ROSTER=roster.csv] [FRESH=1] [OUT=grades/] [TIMEOUT=120]
+##   [NOTEBOOK_TIMEOUT=1200] [JOBS=2] [SCHEDULER=tcp://host:8786] [FIGURES=1]: grade the notebooks
+## handed back (one file or folder; spaces are fine) into grades/ (not build/: make clean keeps
+## it), merged with the grades kept there (FRESH=1 starts over): grades.csv, students.csv (a row
+## per student), grades.md/.html, answers.md, feedback/; on a local Dask cluster of JOBS
+## processes, or the workers of SCHEDULER (docs/grading.md); FIGURES=1 draws the figures
 grade: $(STAMP)
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir/ (files or folders)"; exit 2; }
-	$(PY) -m coursekit.grade $(SUBMISSIONS) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(JOBS),--jobs $(JOBS))
+	@test -n "$(SUBMISSIONS)" || { echo 'usage: make grade SUBMISSIONS="folder/" (a file or folder)'; exit 2; }
+	$(PY) -m coursekit.grade "$(SUBMISSIONS)" $(if $(ROSTER),--roster "$(ROSTER)") \
+	  $(if $(filter 1 true yes,$(FRESH)),--fresh) $(if $(OUT),--out "$(OUT)") \
+	  $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(NOTEBOOK_TIMEOUT),--notebook-timeout $(NOTEBOOK_TIMEOUT)) \
+	  $(if $(JOBS),--jobs $(JOBS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+	  $(if $(filter 1 true yes,$(FIGURES)),--figures)
 
 ## make site [NOTEBOOKS=build/executed]: build/site/, static HTML of the executed notebooks and an
 ## index page; it works offline (MathJax ships with it: `npm ci` fetches it once, see package.json)

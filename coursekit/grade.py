@@ -1,242 +1,172 @@
 """Grade submitted student notebooks: ``python -m coursekit.grade FILE_OR_DIR...`` (``make grade
 SUBMISSIONS=dir/``).
 
-    python -m coursekit.grade submissions/               # every file under the folder
-    python -m coursekit.grade alice.ipynb bob.ipynb --timeout 60
+    python -m coursekit.grade submissions/                     # every file under the folder
+    python -m coursekit.grade submissions/alice/               # re-grade one student: merged in
+    python -m coursekit.grade submissions/ --roster roster.csv --fresh
+    python -m coursekit.grade submissions/ --scheduler tcp://teacher-pc:8786
 
-Each submission is matched to one of the course's notebooks (``notebooks/``) by its cell ids,
-then executed headless in smoke mode, in a fresh temporary working directory, with a per-cell
-timeout (a cell that runs past it is interrupted and the run goes on) and a limit on the whole
-notebook. The submission file itself is only read. The checks that run are the course's own:
-a check cell the student edited is put back (and the report says so). Each exercise comes out
-as
+Each submission is matched to one of the course's notebooks (``notebooks/``) by its cell ids, or,
+without ids, by its cells' text (:mod:`coursekit.grade_match`). What runs is the course's
+notebook with the student's work put in: the student's stubs and the cells they added, the
+course's own checks (an edited or deleted check is put back, and the report says so) and the
+course's other cells. It runs headless in smoke mode, in a fresh temporary working directory,
+with a per-cell timeout (a cell past it is interrupted, the run goes on) and a limit on the
+whole notebook; the submission file itself is only read. Each check runs with what it relies on
+restored (:mod:`coursekit.grade_guard`): a student's ``torch.allclose = lambda *a, **k: True``
+cannot make it pass, and the report names what the submission changed. Each exercise comes out
 
-- **passed**: its check ran without error;
+- **passed**: its check ran without error (and, for an experiment or explain exercise, the
+  written answer is not blank);
+- **incomplete**: its check passed but its written answer is blank;
 - **failed**: its check raised; the report gives the check's message;
 - **not attempted**: its check raised the stub's ``NotImplementedError``;
 - **timed out**: its check ran past the per-cell timeout (or the whole notebook did);
-- **missing**: the submission lacks the exercise's check (another version of the course; a
-  missing stub is reported too, and the check still runs).
+- **copied**: the course's own solution is in the submission (the teacher's notebook).
 
-Bad input costs one line in the report and the other submissions are still graded: a file that
-is not a notebook, a notebook of another course or version, an infinite loop, ``SystemExit``,
-``exit()``, a dead kernel, files deleted in the working directory. The results go to
-``build/grades.csv`` (one row per submission and exercise), ``build/grades.md`` and
-``build/grades.html`` (one table per notebook: a row per submission, a column per exercise).
-The exit code is non-zero only when the grader itself fails (2: bad arguments or no course
-notebooks; 1: the reports could not be written).
+Passed exercises earn their points (the notebook's metadata ``grading.points``, 1 each by
+default). Written answers are collected for the teacher to read. The grades of the whole class
+are kept in ``grades/grades.json`` (``--out``); grading some students again replaces their rows
+and keeps the others, ``--fresh`` starts over. From it come ``grades.csv`` (a row per
+submission and exercise), ``students.csv`` (a row per student, for a learning-management
+system), ``grades.md``, ``grades.html``, ``answers.md`` (every written answer) and
+``feedback/`` (each student's executed notebook, a verdict after each check). Submissions are
+named by their path under the submissions folder; a roster (``--roster``, a CSV of ``student``
+and ``file``) names students and lists missing, duplicate and unmatched submissions.
 
-Student code runs with your permissions: the temporary directory keeps honest mistakes away from
-your files, but it is not a sandbox. Grade work you do not trust in a container.
+Submissions run on a Dask cluster (:mod:`coursekit.grade_dask`): a local one of ``--jobs``
+processes by default, or the teacher's machines with ``--scheduler tcp://host:8786``. Bad input
+costs one line in the report and the other submissions are still graded. The exit code is
+non-zero only when the grader itself fails (2: bad arguments; 1: the grades could not be
+written). Student code runs with your permissions: the temporary directory keeps honest
+mistakes away from your files, but it is not a sandbox. Grade work you do not trust in a
+container.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import csv
-import html
-import io
-import json
-import os
-import shutil
-import signal
-import subprocess
+import hashlib
 import sys
-import tempfile
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
-from helpers._internal.files import write_atomic
-from helpers._internal.paths import BUILD, NOTEBOOKS, ROOT
+from helpers._internal.paths import NOTEBOOKS, ROOT
 
-from . import cells
-from .run import notebooks as course_notebooks
+from . import cells, grade_guard
+from .grade_exec import CELL_TIMEOUT, NOTEBOOK_TIMEOUT, execute, run_submission
+from .grade_match import GRADE, Prepared, Reference, identify, prepare, reference
 
-STATUSES = ("passed", "failed", "not attempted", "timed out", "missing")
-MARKS = {"passed": "✓", "failed": "✗", "not attempted": "–", "timed out": "⏱", "missing": "?"}
-CELL_TIMEOUT, NOTEBOOK_TIMEOUT = 120, 1200
+__all__ = [
+    "CELL_TIMEOUT",
+    "NOTEBOOK_TIMEOUT",
+    "STATUSES",
+    "MARKS",
+    "execute",
+    "finish",
+    "grade_file",
+    "identify",
+    "judge",
+    "load_references",
+    "prepare_submission",
+    "reference",
+    "submissions",
+]
+
+STATUSES = ("passed", "incomplete", "failed", "not attempted", "timed out", "copied")
+MARKS = {
+    "passed": "✓",
+    "incomplete": "◐",
+    "failed": "✗",
+    "not attempted": "–",
+    "timed out": "⏱",
+    "copied": "⚠",
+}
+GRADES = ROOT / "grades"  # outside build/: `make clean` leaves the class's grades alone
 _TIMEOUT_ERROR = "KeyboardInterrupt"  # what a cell interrupted at the per-cell timeout raises
 
 
 # ---------------------------------------------------------------------------- the course's side
-def reference(nb: nbformat.NotebookNode) -> dict[str, Any]:
-    """What the grader needs of a full course notebook: ``{"nb", "exercises", "ids"}``;
-    ``ValueError`` (from :func:`coursekit.cells.exercises`) when its exercises break the layout."""
-    ids = {cells.cell_id(c) for c in nb.cells} - {None}
-    return {"nb": nb, "exercises": cells.exercises(nb), "ids": ids}
-
-
-def load_references(paths: list[Path]) -> dict[str, dict[str, Any]]:
-    """:func:`reference` of each course notebook, by stem; ``ValueError`` names the first whose
-    exercises break the layout."""
+def load_references(paths: list[Path]) -> dict[str, Reference]:
+    """:func:`coursekit.grade_match.reference` of each course notebook, by stem; ``ValueError``
+    names the first whose exercises break the layout."""
     references = {}
     for path in paths:
         try:
-            references[path.stem] = reference(nbformat.read(path, as_version=4))
+            references[path.stem] = reference(nbformat.read(path, as_version=4), path.stem)
         except ValueError as err:
             raise ValueError(f"{path.name}: {err}") from None
     return references
 
 
-def identify(nb: nbformat.NotebookNode, references: dict[str, dict[str, Any]]) -> str | None:
-    """The stem of the course notebook that ``nb`` is a copy of: the one with the same title and,
-    among those, the most cell ids in common (cell ids should be unique across the course; the
-    title settles it when they are not). None when no cell id matches."""
-    ids = {cells.cell_id(c) for c in nb.cells} - {None}
-    title = cells.title(nb, "")
-    score = {
-        stem: (
-            len(ids & ref["ids"]) > 0,
-            cells.title(ref["nb"], "") == title,
-            len(ids & ref["ids"]),
-        )
-        for stem, ref in references.items()
-    }
-    best = max(score, key=score.get, default=None)
-    return best if best is not None and score[best][0] else None
+def course_notebooks(folder: Path) -> list[Path]:
+    """The course's ``NN_name.ipynb`` notebooks in ``folder``, in order."""
+    return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 
-# ------------------------------------------------------------------------------ running a notebook
-def prepare(
-    nb: nbformat.NotebookNode, reference: dict[str, Any]
-) -> tuple[nbformat.NotebookNode, list[str]]:
-    """The notebook to execute: the submission with outputs cleared and the course's checks put
-    back; with a note for each check the student edited."""
-    out = copy.deepcopy(nb)
-    by_id = {cells.cell_id(c): c for c in out.cells}
-    notes = []
-    for ex in reference["exercises"]:
-        original = reference["nb"].cells[ex.check]
-        cell = by_id.get(cells.cell_id(original))
-        if cell is not None and cells.source(cell).strip() != cells.source(original).strip():
-            cell.source = original.source
-            notes.append(f"exercise {ex.number}: its check was edited; the course's check ran")
-    for cell in out.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    return out, notes
-
-
-def _terminate(process: subprocess.Popen) -> None:
-    """SIGTERM the runner's process group (it shuts its kernel down), SIGKILL if it lingers."""
-    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def execute(
-    nb: nbformat.NotebookNode,
-    out_path: Path,
-    work_dir: Path,
-    parameters: dict[str, Any],
-    timeout: int = CELL_TIMEOUT,
-    notebook_timeout: int = NOTEBOOK_TIMEOUT,
-) -> str:
-    """Execute ``nb`` with papermill (errors allowed) in the working directory ``work_dir``, into
-    ``out_path``; return "" or one line on why the run stopped early.
-
-    The run is a child process, so a kernel that never answers is stopped after
-    ``notebook_timeout`` seconds; a cell that runs past ``timeout`` seconds is interrupted.
-    """
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    in_path = out_path.with_name("input.ipynb")
-    nbformat.write(nb, in_path)
-    job = {
-        "input": str(in_path),
-        "output": str(out_path),
-        "cwd": str(work_dir),
-        "parameters": parameters,
-        "timeout": timeout,
-    }
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["MPLBACKEND"] = "Agg"
-    if env.get("COURSE_DATA_DIR"):  # the run's cwd is a temporary folder
-        env["COURSE_DATA_DIR"] = str(Path(env["COURSE_DATA_DIR"]).resolve())
-    log = out_path.with_name("runner.log")
-    with open(log, "w") as stream:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "coursekit.grade", "--run-one", json.dumps(job)],
-            stdout=stream,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=str(ROOT),
-            start_new_session=True,
-        )
-        try:
-            code = process.wait(notebook_timeout)
-        except subprocess.TimeoutExpired:
-            _terminate(process)
-            return f"the whole notebook ran past {notebook_timeout} s and was stopped"
-    if code == 0:
-        return ""
-    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
-    last = lines[-1] if lines else f"exit code {code}"
-    if "DeadKernelError" in last or "Kernel died" in last:
-        return "the kernel stopped (exit(), os._exit, a crash or out of memory)"
-    return f"the run stopped: {last[:200]}"
-
-
-def _run_one(job: dict[str, Any]) -> int:
-    """The child process of :func:`execute`: papermill, errors allowed, cells interrupted at the
-    timeout. Exit 0 when every cell ran (errors included), 1 when the run stopped early."""
-    import papermill
-
-    def stop(signum: int, frame: Any) -> None:
-        raise SystemExit(f"stopped by signal {signum}")
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        papermill.execute_notebook(
-            job["input"],
-            job["output"],
-            parameters=job["parameters"] or None,
-            cwd=job["cwd"],
-            progress_bar=False,
-            kernel_name="python3",
-            allow_errors=True,
-            execution_timeout=job["timeout"],
-            interrupt_on_timeout=True,
-        )
-    except papermill.PapermillExecutionError:
-        pass  # errors are read from the executed notebook
-    except BaseException as err:  # a dead kernel, the signal above
-        print(f"{type(err).__name__}: {err}".splitlines()[0], flush=True)
-        return 1
-    return 0
-
-
-# ------------------------------------------------------------------------------ judging the run
+# ---------------------------------------------------------------------------- one submission
 def _first_line(text: Any) -> str:
     lines = [line for line in str(text or "").splitlines() if line.strip()]
     return lines[0].strip() if lines else ""
 
 
-def _failing_line(output: dict[str, Any]) -> str:
-    """The source line the traceback points at last (``----> 3 assert x > 0``), else ""."""
-    import re
+def new_report(name: str, data: bytes) -> dict[str, Any]:
+    """An empty report for the submission ``name`` (its path under the submissions folder)."""
+    return {
+        "submission": name,
+        "student": "",
+        "notebook": "",
+        "exercises": [],
+        "problem": "",
+        "notes": [],
+        "tampering": [],
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "work": "",
+        "seconds": 0.0,
+        "graded": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
-    plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", "\n".join(output.get("traceback", [])))
-    arrows = re.findall(r"^-+>\s*\d+\s+(.*)$", plain, re.M)
-    return arrows[-1].strip() if arrows else ""
 
-
-def error_of(cell: Any) -> dict[str, Any] | None:
-    """The cell's error output, if it has one."""
-    return next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+def prepare_submission(
+    data: bytes,
+    name: str,
+    references: dict[str, Reference],
+    parameters: dict[str, Any] | None = None,
+    figures: bool = False,
+) -> tuple[dict[str, Any], Prepared | None]:
+    """Read a submitted file (its bytes) and build the notebook to run; ``(report, None)`` when
+    there is nothing to run (``report["problem"]`` says why). Never raises for bad input."""
+    report = new_report(name, data)
+    try:
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+        if not isinstance(nb.get("cells"), list):
+            raise ValueError("it has no cells")
+    except Exception as err:  # not UTF-8, not JSON, not a notebook
+        reason = _first_line(err) or type(err).__name__
+        report["problem"] = f"not a notebook: {reason[:200]}"
+        return report, None
+    stem = identify(nb, references)
+    if stem is None:
+        report["problem"] = (
+            "not a notebook of this course: neither its cell ids nor its cells' text match a "
+            "course notebook (start from the student edition and keep its cells)"
+        )
+        return report, None
+    report["notebook"] = stem
+    try:
+        params = {"smoke": True, **(parameters or {})}
+        prepared = prepare(nb, references[stem], params, figures=figures)
+    except Exception as err:  # a bug of the grader's: this submission's line says so
+        traceback.print_exc()
+        report["problem"] = f"the grader failed on it: {type(err).__name__}: {err}"[:300]
+        return report, None
+    report["work"] = prepared.work_key
+    return report, prepared
 
 
 def describe(error: dict[str, Any]) -> str:
@@ -244,153 +174,196 @@ def describe(error: dict[str, Any]) -> str:
     message."""
     message = _first_line(error.get("evalue"))
     if not message:
-        line = _failing_line(error)
+        line = error.get("line", "")
         return f"{error.get('ename')} at `{line}`" if line else str(error.get("ename"))
     return f"{error.get('ename')}: {message}"[:300]
 
 
+def _records(cell: Any, kind: str) -> list[dict[str, Any]]:
+    return [
+        o["data"][grade_guard.MIME]
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "display_data"
+        and grade_guard.MIME in o.get("data", {})
+        and o["data"][grade_guard.MIME].get("kind") == kind
+    ]
+
+
+def _error(cell: Any) -> dict[str, Any] | None:
+    return next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+
+
+def _cell_label(cell: Any, executed: Any) -> str:
+    meta = cell.get("metadata", {}).get(GRADE, {})
+    first = _first_line(cells.source(cell))
+    first = first if len(first) <= 50 else first[:47] + "..."
+    if meta.get("role") == "stub":
+        return f"exercise {meta.get('exercise')}'s stub"
+    if meta.get("role") == "student" and meta.get("source") is not None:
+        return f"your cell {meta['source'] + 1} (`{first}`)"
+    return f"the course's cell `{first}`"
+
+
 def judge(
-    executed: nbformat.NotebookNode | None, reference: dict[str, Any], stopped: str
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """Each exercise's result in the executed submission (``{"number", "kind", "title",
-    "status", "detail"}``) and a note for each other cell that failed."""
-    by_id = {cells.cell_id(c): c for c in executed.cells} if executed is not None else {}
-    results, graded = [], set()
-    for ex in reference["exercises"]:
-        row = {"number": ex.number, "kind": ex.kind, "title": ex.title, "detail": ""}
-        stub_id = cells.cell_id(reference["nb"].cells[ex.stub])
-        check_id = cells.cell_id(reference["nb"].cells[ex.check])
-        check = by_id.get(check_id)
-        graded.add(check_id)
-        if executed is not None and check is None:
-            row.update(
-                status="missing", detail=f"its check (cell id {check_id}) is not in the submission"
+    executed: nbformat.NotebookNode | None, prepared: Prepared, ref: Reference, stopped: str
+) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """Each exercise's result in the executed notebook, the notes on other cells that failed,
+    and what the guard found the submission changed."""
+    checks, tampering, notes = {}, [], []
+    for cell in executed.cells if executed is not None else []:
+        meta = cell.get("metadata", {}).get(GRADE, {})
+        role = meta.get("role")
+        if role == "check":
+            checks[meta["exercise"]] = cell
+            continue
+        for record in _records(cell, "tampering"):
+            if record["changed"]:
+                tampering.append(
+                    f"{record['cell']}: changed {', '.join(record['changed'])} (put back: the "
+                    "checks ran with the originals)"
+                )
+            if record["rebound"]:
+                notes.append(
+                    f"{record['cell']} rebound {', '.join(record['rebound'])}, which the checks "
+                    "read (they used the course's values)"
+                )
+        error = _error(cell) if cell.get("cell_type") == "code" else None
+        if error is None:
+            continue
+        if role in ("before", "after", "keep", "start"):
+            tampering.append(
+                f"the grader's guard failed ({error.get('ename')}): the submission interfered "
+                "with it"
             )
-        elif check is None or check.get("execution_count") is None:
+        elif error.get("ename") == _TIMEOUT_ERROR:
+            notes.append(f"{_cell_label(cell, executed)} ran past the per-cell timeout")
+        else:
+            notes.append(f"{_cell_label(cell, executed)} raised {describe(error)}")
+    results = []
+    for part in ref.parts:
+        row = {
+            "number": part.number,
+            "kind": part.kind,
+            "title": part.title,
+            "max_points": part.points,
+            "points": 0.0,
+            "status": "failed",
+            "detail": "",
+            "answer": prepared.answers.get(part.number),
+        }
+        cell = checks.get(part.number)
+        records = _records(cell, "verdict") if cell is not None else []
+        if not records and (cell is None or cell.get("execution_count") is None):
             row.update(
                 status="timed out" if "ran past" in stopped else "failed",
                 detail=f"not reached: {stopped or 'the run stopped before it'}",
             )
+        elif len(records) != 1 or records[0].get("nonce") != prepared.nonces[part.number]:
+            row["detail"] = "its verdict was not recorded: the submission interfered with it"
+            tampering.append(f"exercise {part.number}: {row['detail']}")
         else:
-            error = error_of(check)
-            if error is None:
-                row.update(status="passed")
-            elif error.get("ename") == "NotImplementedError":
-                row.update(status="not attempted", detail=_first_line(error.get("evalue")))
-            elif error.get("ename") == _TIMEOUT_ERROR:
+            record = records[0]
+            if record["status"] == "passed":
+                row["status"] = "passed"
+            elif record["status"] == "tampered":
+                row["detail"] = (
+                    f"it changed {', '.join(record['changed'])} while its check ran (put back); "
+                    "a check cannot pass that way"
+                )
+                tampering.append(f"exercise {part.number}: {row['detail']}")
+            elif record.get("ename") == "NotImplementedError":
+                row.update(status="not attempted", detail=_first_line(record.get("evalue")))
+            elif record.get("ename") == _TIMEOUT_ERROR:
                 row.update(status="timed out", detail="the check ran past the per-cell timeout")
             else:
-                row.update(status="failed", detail=describe(error))
-        if executed is not None and stub_id not in by_id:
-            row["lost"] = f"its stub (cell id {stub_id}) is not in the submission"
+                row["detail"] = describe(record)
+        if part.number in prepared.copied:
+            outcome = row["status"] + (f": {row['detail']}" if row["detail"] else "")
+            row.update(
+                status="copied", detail=f"{prepared.copied[part.number]} (its check: {outcome})"
+            )
+        elif row["status"] == "passed" and part.written and row["answer"]["status"] != "written":
+            row.update(status="incomplete", detail="its check passed; the written answer is blank")
+        if row["status"] == "passed":
+            row["points"] = part.points
         results.append(row)
-    notes = []
-    stubs = {
-        cells.cell_id(reference["nb"].cells[ex.stub]): ex.number for ex in reference["exercises"]
-    }
-    for cell in executed.cells if executed is not None else []:
-        error = error_of(cell) if cell.cell_type == "code" else None
-        if error is None or cells.cell_id(cell) in graded:
-            continue
-        where = f"cell [{cell.get('execution_count')}]"
-        if cells.cell_id(cell) in stubs:
-            where += f" (exercise {stubs[cells.cell_id(cell)]}'s stub)"
-        what = (
-            "ran past the per-cell timeout"
-            if error.get("ename") == _TIMEOUT_ERROR
-            else f"raised {describe(error)}"
-        )
-        notes.append(f"{where} {what}")
-    return results, notes
+    return results, notes, tampering
 
 
-# ------------------------------------------------------------------------------ one submission
-def _missing_files(work_dir: Path, expected: set[str]) -> list[str]:
-    if not work_dir.is_dir():
-        return sorted(expected)
-    return sorted(expected - {p.name for p in work_dir.iterdir()})
-
-
-def grade_file(
-    path: Path,
-    references: dict[str, dict[str, Any]],
-    *,
-    parameters: dict[str, Any] | None = None,
-    timeout: int = CELL_TIMEOUT,
-    notebook_timeout: int = NOTEBOOK_TIMEOUT,
-) -> dict[str, Any]:
-    """Grade one submitted file: ``{"submission", "notebook", "exercises", "problem", "notes",
-    "seconds"}``. ``problem`` is the one line for bad input ("" when there is none); it never
-    raises for a bad submission."""
-    start = time.perf_counter()
-    report: dict[str, Any] = {
-        "submission": str(path),
-        "notebook": "",
-        "exercises": [],
-        "problem": "",
-        "notes": [],
-        "seconds": 0.0,
-    }
+def finish(
+    report: dict[str, Any],
+    prepared: Prepared,
+    ref: Reference,
+    result: dict[str, Any],
+) -> tuple[dict[str, Any], nbformat.NotebookNode | None]:
+    """The report of a submission once its run is over (``result`` from
+    :func:`coursekit.grade_exec.run_submission`), and its executed notebook."""
+    stopped = result.get("stopped", "")
     try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception as err:  # not JSON, not a notebook, unreadable
-        reason = _first_line(err) or type(err).__name__
-        report["problem"] = f"not a notebook: {reason[:200]}"
-        return report
-    stem = identify(nb, references)
-    if stem is None:
-        report["problem"] = (
-            "not a notebook of this course: none of its cell ids matches a course notebook "
-            "(start from the student edition and keep its cells)"
+        executed = (
+            nbformat.reads(result["executed"], as_version=4) if result.get("executed") else None
         )
-        return report
-    reference = references[stem]
-    report["notebook"] = stem
-    run_nb, notes = prepare(nb, reference)
-    params = {"smoke": True, **(parameters or {})}
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-        work_dir, out_dir = Path(tmp) / "work", Path(tmp) / "out"
-        work_dir.mkdir()
-        out_dir.mkdir()
-        shutil.copyfile(path, work_dir / path.name)  # the student's folder, as they had it
-        out_path = out_dir / "executed.ipynb"
-        stopped = execute(run_nb, out_path, work_dir, params, timeout, notebook_timeout)
-        try:
-            executed = nbformat.read(out_path, as_version=4)
-        except Exception:
-            executed = None
-        deleted = _missing_files(work_dir, {path.name})
-    results, run_notes = judge(executed, reference, stopped)
+    except Exception:
+        executed = None
+    results, run_notes, tampering = judge(executed, prepared, ref, stopped)
     if executed is None:
         for row in results:
-            if row["status"] != "missing":
+            if row["status"] in ("passed", "incomplete", "failed", "not attempted"):
                 row.update(
                     status="timed out" if "ran past" in stopped else "failed",
                     detail=f"not run: {stopped or 'the run wrote no notebook'}",
+                    points=0.0,
                 )
     report["exercises"] = results
-    report["notes"] = notes + run_notes
-    lost = []
-    for r in results:
-        why = r.pop("lost", "") or (r["detail"] if r["status"] == "missing" else "")
-        if why:
-            lost.append(f"exercise {r['number']}: {why}")
+    report["notes"] = prepared.notes + run_notes
+    report["tampering"] = prepared.tampering + tampering
     problems = []
-    if lost:
-        problems.append("another version of the course: " + "; ".join(lost))
+    if prepared.teacher:
+        problems.append("the course's full notebook (its solutions are in it), not a student's")
     if stopped:
         problems.append(stopped)
-    if deleted:
+    if result.get("deleted"):
         problems.append(
-            f"it deleted files in its working directory ({', '.join(deleted)}); "
-            "they were copies, the submission is intact"
+            "it deleted files in its working directory (the copy of the submission); "
+            "the submission is intact"
         )
     exits = [n for n in run_notes if "SystemExit" in n]
     exits += [f"exercise {r['number']}" for r in results if r["detail"].startswith("SystemExit")]
     if exits:
         problems.append(f"it raised SystemExit ({exits[0]}); the cells after it still ran")
     report["problem"] = "; ".join(problems)
-    report["seconds"] = round(time.perf_counter() - start, 1)
+    report["seconds"] = round(result.get("seconds", 0.0), 1)
+    return report, executed
+
+
+def grade_file(
+    path: Path,
+    references: dict[str, Reference],
+    *,
+    name: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    timeout: int = CELL_TIMEOUT,
+    notebook_timeout: int = NOTEBOOK_TIMEOUT,
+    warm: bool = True,
+    figures: bool = False,
+) -> dict[str, Any]:
+    """Grade one submitted file here, in this process (the command line goes through
+    :mod:`coursekit.grade_dask`); the report, with ``"executed"``: the executed notebook (or
+    None). It never raises for a bad submission."""
+    path = Path(path)
+    data = path.read_bytes()
+    report, prepared = prepare_submission(
+        data, name or path.name, references, parameters, figures=figures
+    )
+    if prepared is None:
+        report["executed"] = None
+        return report
+    result = run_submission(
+        nbformat.writes(prepared.nb), path.name, data, timeout, notebook_timeout, warm=warm
+    )
+    report, executed = finish(report, prepared, references[prepared.stem], result)
+    report["executed"] = executed
+    report["prepared"] = prepared
     return report
 
 
@@ -414,175 +387,40 @@ def submissions(paths: list[Path]) -> list[Path]:
     return found
 
 
-def display_names(files: list[Path]) -> dict[Path, str]:
-    """Each file's path relative to the folder all of them are in (``alice/03.ipynb`` and
-    ``bob/03.ipynb`` stay apart)."""
-    if not files:
-        return {}
-    common = os.path.commonpath([str(p.resolve().parent) for p in files])
-    return {p: os.path.relpath(p.resolve(), common) for p in files}
-
-
-# ------------------------------------------------------------------------------------ reports
-def _name(report: dict[str, Any]) -> str:
-    return report.get("name") or Path(report["submission"]).name
-
-
 def score(report: dict[str, Any]) -> str:
     """``2/3``: exercises passed out of the notebook's exercises ("" when none was graded)."""
     rows = report["exercises"]
     return f"{sum(r['status'] == 'passed' for r in rows)}/{len(rows)}" if rows else ""
 
 
-def csv_text(reports: list[dict[str, Any]]) -> str:
-    """One row per submission and exercise (one row with an empty exercise when none was
-    graded)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        [
-            "submission",
-            "notebook",
-            "exercise",
-            "kind",
-            "title",
-            "status",
-            "detail",
-            "score",
-            "problem",
-        ]
-    )
-    for report in reports:
-        common = [report["submission"], report["notebook"]]
-        tail = [score(report), report["problem"]]
-        for row in report["exercises"] or [None]:
-            if row is None:
-                writer.writerow([*common, "", "", "", "", "", *tail])
-            else:
-                writer.writerow(
-                    [
-                        *common,
-                        row["number"],
-                        row["kind"],
-                        row["title"],
-                        row["status"],
-                        row["detail"],
-                        *tail,
-                    ]
-                )
-    return buffer.getvalue()
-
-
-def _groups(reports: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
-    order = sorted({r["notebook"] for r in reports}, key=lambda s: (s == "", s))
-    return [(stem, [r for r in reports if r["notebook"] == stem]) for stem in order]
-
-
-def _header(group: list[dict[str, Any]]) -> list[str]:
-    first = next((r for r in group if r["exercises"]), None)
-    exercises = first["exercises"] if first else []
-    return [f"{e['number']}" + (f" · {e['kind']}" if e["kind"] else "") for e in exercises]
-
-
-def _titles(group: list[dict[str, Any]]) -> list[str]:
-    first = next((r for r in group if r["exercises"]), None)
-    return [f"{e['number']}: {e['title']}" for e in first["exercises"]] if first else []
-
-
-def markdown(reports: list[dict[str, Any]]) -> str:
-    """The grades as markdown: a table per notebook, then the details of every failure."""
-    legend = ", ".join(f"{mark} {status}" for status, mark in MARKS.items())
-    lines = ["# Grades", "", f"{len(reports)} submission(s). {legend}.", ""]
-    for stem, group in _groups(reports):
-        lines += [f"## {stem or 'Not graded'}", ""]
-        header = _header(group) if stem else []
-        if _titles(group):
-            lines += ["Exercises: " + "; ".join(_titles(group)) + ".", ""]
-        lines.append("| submission | score | " + " | ".join(header + ["problem"]) + " |")
-        lines.append("|" + "---|" * (len(header) + 3))
-        for r in group:
-            marks = [MARKS[e["status"]] for e in r["exercises"]]
-            cells_ = [_name(r), score(r), *marks, r["problem"].replace("|", "/")]
-            lines.append("| " + " | ".join(cells_) + " |")
-        lines.append("")
-    details = [
-        f"- {_name(r)}, exercise {e['number']}: {e['status']}: {e['detail']}"
-        for r in reports
-        for e in r["exercises"]
-        if e["status"] not in ("passed", "not attempted") and e["detail"]
-    ]
-    details += [f"- {_name(r)}: {n}" for r in reports for n in r["notes"]]
-    if details:
-        lines += ["## Details", "", *details, ""]
-    return "\n".join(lines)
-
-
-def html_page(reports: list[dict[str, Any]]) -> str:
-    """The grades as one HTML page: the tables of :func:`markdown`, with each failure's message
-    as the cell's tooltip."""
-    esc = html.escape
-    parts = [
-        "<!doctype html><meta charset='utf-8'><title>Grades</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
-        "margin-bottom:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
-        ".passed{background:#e6f4e6}.failed{background:#fbe3e3}.timed{background:#fff1d6}"
-        "</style>",
-        f"<h1>Grades</h1><p>{len(reports)} submission(s). "
-        + esc(", ".join(f"{m} {s}" for s, m in MARKS.items()))
-        + "</p>",
-    ]
-    for stem, group in _groups(reports):
-        header = _header(group) if stem else []
-        if _titles(group):
-            parts.append(f"<p>Exercises: {esc('; '.join(_titles(group)))}.</p>")
-        parts.append(
-            f"<h2>{esc(stem or 'Not graded')}</h2><table><tr><th>submission</th>"
-            "<th>score</th>"
-            + "".join(f"<th>{esc(h)}</th>" for h in header)
-            + "<th>problem and notes</th></tr>"
-        )
-        for r in group:
-            row = [f"<td>{esc(_name(r))}</td><td>{esc(score(r))}</td>"]
-            for e in r["exercises"]:
-                klass = e["status"].split()[0]
-                title = esc(f"{e['status']}: {e['detail']}" if e["detail"] else e["status"])
-                row.append(
-                    f"<td class='{klass}' title='{title}'>{esc(MARKS[e['status']])} "
-                    f"{esc(e['status'])}</td>"
-                )
-            problem = "<br>".join(esc(x) for x in [r["problem"], *r["notes"]] if x)
-            row.append(f"<td>{problem}</td>")
-            parts.append("<tr>" + "".join(row) + "</tr>")
-        parts.append("</table>")
-    return "\n".join(parts) + "\n"
-
-
-def write_reports(reports: list[dict[str, Any]], out_dir: Path) -> list[Path]:
-    """``grades.csv``, ``grades.md`` and ``grades.html`` in ``out_dir``; the paths written."""
-    written = []
-    for name, text in (
-        ("grades.csv", csv_text(reports)),
-        ("grades.md", markdown(reports)),
-        ("grades.html", html_page(reports)),
-    ):
-        write_atomic(out_dir / name, text)
-        written.append(out_dir / name)
-    return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["--run-one"]:
-        return _run_one(json.loads(argv[1]))
+# ---------------------------------------------------------------------------- the command line
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m coursekit.grade", description=" ".join(__doc__.split("\n\n")[0].split())
+        prog="python -m coursekit.grade",
+        description=" ".join(__doc__.split("\n\n")[0].split()),
+        epilog="Timeouts: a cell running past --timeout seconds is interrupted (its check "
+        "is 'timed out') and the run goes on; a submission running past --notebook-timeout "
+        "seconds is stopped, its kernel with it (the checks not reached are 'timed out').",
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="FILE_OR_DIR")
     parser.add_argument(
         "--notebooks", type=Path, default=NOTEBOOKS, help="the course's full notebooks"
     )
     parser.add_argument(
-        "--out", type=Path, default=BUILD, help="where grades.csv/.md/.html go (build/)"
+        "--out",
+        type=Path,
+        default=GRADES,
+        help="the class's grades: grades.json (merged run after run), the CSVs, reports and "
+        "feedback/ (default: grades/, which `make clean` leaves alone)",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="start over: forget the grades kept in --out"
+    )
+    parser.add_argument(
+        "--roster",
+        type=Path,
+        help="a CSV with columns student,file (file: a path, folder or "
+        "glob pattern under the submissions folder); kept in --out for the next runs",
     )
     parser.add_argument(
         "--timeout", type=int, default=CELL_TIMEOUT, help="seconds per cell (default %(default)s)"
@@ -594,49 +432,110 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds per submission (default %(default)s)",
     )
     parser.add_argument(
-        "--jobs", type=int, default=1, help="submissions run at once (default %(default)s)"
+        "--jobs",
+        type=int,
+        default=1,
+        help="worker processes of the local Dask cluster (default %(default)s)",
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a running Dask scheduler (tcp://host:8786) whose workers have the course "
+        "installed; default: a local cluster of --jobs processes",
+    )
+    parser.add_argument(
+        "--no-feedback", action="store_true", help="do not write the feedback notebooks"
+    )
+    parser.add_argument(
+        "--figures",
+        action="store_true",
+        help="draw the figures (slower; by default figures are made but not drawn, and the "
+        "feedback notebooks show none)",
+    )
+    parser.add_argument(
+        "--no-warm",
+        action="store_true",
+        help="start every kernel from scratch (by default each worker keeps a warm process "
+        "with torch and helpers imported, and forks a fresh kernel from it per submission)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from . import grade_dask, grade_report
+
+    args = _parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     try:
-        files = submissions(args.paths)
-        references = load_references(course_notebooks(folder=args.notebooks))
-        if not references:
-            raise ValueError(f"no course notebooks (NN_name.ipynb) in {args.notebooks}")
         if min(args.timeout, args.notebook_timeout, args.jobs) < 1:
             raise ValueError("--timeout, --notebook-timeout and --jobs must be at least 1")
-    except ValueError as err:
+        out = args.out.resolve()
+        files = [f for f in submissions(args.paths) if out not in f.resolve().parents]
+        references = load_references(course_notebooks(args.notebooks))
+        if not references:
+            raise ValueError(f"no course notebooks (NN_name.ipynb) in {args.notebooks}")
+        book = grade_report.Gradebook.open(args.out, fresh=args.fresh)
+        root = book.root_for(args.paths, files)
+        if args.roster is not None:
+            book.set_roster(grade_report.read_roster(args.roster))
+    except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    names = {path: grade_report.relative_name(path, root) for path in files}
+    where = args.scheduler or f"a local Dask cluster of {args.jobs} process(es)"
     print(
-        f"grading {len(files)} submission(s) in smoke mode, {args.timeout} s per cell", flush=True
+        f"grading {len(files)} submission(s) in smoke mode on {where}, {args.timeout} s per cell",
+        flush=True,
     )
-    names = display_names(files)
+    start = time.perf_counter()
+    feedback = None if args.no_feedback else args.out / "feedback"
 
-    def one(path: Path) -> dict[str, Any]:
-        try:
-            report = grade_file(
-                path, references, timeout=args.timeout, notebook_timeout=args.notebook_timeout
-            )
-        except Exception as err:  # a bug of the grader's: this submission's line says so
-            traceback.print_exc()
-            report = {"submission": str(path), "notebook": "", "exercises": [], "notes": []}
-            report["problem"] = f"the grader failed on it: {type(err).__name__}: {err}"[:300]
-        report["name"] = names[path]
+    finished: list[dict[str, Any]] = []
+
+    def done(report: dict[str, Any], executed: Any, prepared: Any) -> None:
+        finished.append(report)
+        if feedback is not None and executed is not None:
+            grade_report.write_feedback(feedback, report, executed, prepared)
+        shown = grade_report.points_text(report)
         print(
-            f"{names[path]}: {report['notebook'] or '-'} {score(report) or ''}"
+            f"{report['submission']}: {report['notebook'] or '-'} {shown}"
             + (f"  ({report['problem']})" if report["problem"] else ""),
             flush=True,
         )
-        return report
 
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # each run is its own process
-        reports = list(pool.map(one, files))
     try:
-        written = write_reports(reports, args.out)
+        reports = grade_dask.grade_all(
+            [(names[p], p.read_bytes()) for p in files],
+            references,
+            timeout=args.timeout,
+            notebook_timeout=args.notebook_timeout,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            on_report=done,
+            warm=not args.no_warm,
+            figures=args.figures,
+        )
+    except grade_dask.SchedulerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # keep what was graded
+        book.merge(finished)
+        book.write(references)
+        print(
+            f"interrupted: the {len(finished)} submission(s) graded so far are kept in {args.out}"
+        )
+        return 130
+    elapsed = time.perf_counter() - start
+    book.merge(reports)
+    try:
+        written = book.write(references)
     except OSError as err:
         print(f"error: cannot write the grades: {err}", file=sys.stderr)
         return 1
-    print("grades: " + ", ".join(str(p) for p in written))
+    per = elapsed / max(1, sum(1 for r in reports if r["notebook"]))
+    print(
+        f"{len(reports)} graded in {elapsed:.0f} s ({per:.1f} s per notebook run); the class: "
+        f"{len(book.reports)} submission(s); grades: {', '.join(str(p) for p in written)}"
+    )
     return 0
 
 

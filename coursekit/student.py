@@ -1,7 +1,7 @@
 """The student edition: the course without its answers, ``python -m coursekit.student`` (``make
 student``).
 
-    python -m coursekit.student                  # build/student/NN_name.ipynb for every notebook
+    python -m coursekit.student                  # build/student/ and build/student.zip
     python -m coursekit.student --only 03 --check
 
 The exercise layout is parsed by :func:`coursekit.cells.exercises` (see docs/design.md). The student
@@ -12,8 +12,15 @@ the check defined, or a name such a cell defined in turn. Every other cell keeps
 and every kept cell keeps its id, which is how the grader (``coursekit.grade``) finds the
 exercises in a submitted notebook.
 
-``--check`` grades each student notebook with the grader (smoke mode): every exercise must come
-out "not attempted" and no other cell may fail (a cell that needs a solution, for example).
+What a teacher hands out is the package (:func:`write_package`): a folder, and the same as a zip
+archive, that stands alone: the student notebooks, the ``helpers`` package and the scripts the
+notebooks run, an environment file (conda), a ``pyproject.toml`` and ``requirements.txt`` (pip),
+and a short README (installing, the data, the exercises, handing in). It holds no solution and
+no teacher's answer: :func:`package_leaks` looks for every solution's code and every teacher's
+answer in every file of it, and the command fails when it finds one.
+
+``--check`` also grades each student notebook with the grader (smoke mode): every exercise must
+come out "not attempted" and no other cell may fail (a cell that needs a solution, for example).
 """
 
 from __future__ import annotations
@@ -22,19 +29,22 @@ import argparse
 import ast
 import copy
 import re
+import shutil
 import symtable
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import nbformat
 
-from helpers._internal.paths import BUILD, NOTEBOOKS
+from helpers._internal.paths import BUILD, NOTEBOOKS, ROOT
 
 from . import cells
 from .run import selected_notebooks, write_notebook
 
 STUDENT = BUILD / "student"
+ARCHIVE_TOP = "pytorch-mnist-course"  # the folder the zip archive unpacks to
 YOUR_ANSWER_TAG = "your-answer"
 YOUR_ANSWER = "**Your answer:** *(replace this line with your conclusion, in words)*"
 _MUTATORS = {"append", "extend", "update", "add", "insert", "setdefault", "pop", "clear"}
@@ -228,11 +238,212 @@ def write_student_edition(notebooks: list[Path], out_dir: Path) -> list[Path]:
     return written
 
 
+# ------------------------------------------------------------------------------ the package
+STUDENT_README = """# PyTorch on MNIST: the student edition
+
+These notebooks teach PyTorch on MNIST, one idea at a time; each ends with exercises. This
+folder is all you need: the notebooks (`notebooks/`), the small `helpers` package they import
+(read it whenever you like), the scripts they run (`scripts/`) and the environment to install.
+It has no solutions: your teacher grades what you hand back.
+
+## Install
+
+With conda: `conda env create -f environment.yml`, then `conda activate pytorch-course`.
+With pip (Python 3.10 or later), from this folder: `python -m venv .venv`, then
+`.venv/bin/pip install -e .` (Windows: `.venv\\Scripts\\pip install -e .`).
+Then open the notebooks: `jupyter lab notebooks/`.
+
+## Data
+
+The notebooks read MNIST from the `data_dir` parameter, else the folder named by the
+`COURSE_DATA_DIR` environment variable, else `data/` in this folder. When the files are not
+there, they are downloaded into it the first time a notebook needs them and checked. Offline,
+put the four files `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
+`t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte` (or the same names with `.gz`) in
+`data/MNIST/raw/`; your teacher can give you a copy.
+
+## Exercises
+
+Each exercise has a prompt, a code cell (the stub) that raises
+`NotImplementedError("hint: ...")`, and a check cell. Replace the stub's body with your code,
+run it, then run the check: it prints one sentence when your code is right, and an error that
+says what is wrong otherwise. Experiment and explain exercises also ask for your conclusion in
+words: write it in the "Your answer" cell under the check, in place of its placeholder line.
+An exercise whose answer is left blank is not complete.
+
+## Handing in
+
+Hand in the notebook file itself (`notebooks/NN_name.ipynb`). Your teacher's grader runs it
+in smoke mode (`smoke = True` in the parameters cell: small sizes, a quick run); try it that
+way yourself before you hand it in. Keep the cells the notebook came with, their order and
+the checks: the grader finds the exercises by them (adding cells of your own is fine). The
+grader runs the course's own copy of each check, so editing a check changes nothing, and it
+reports to your teacher any code that changes what a check relies on.
+"""
+
+
+GRADER_ONLY = {"dask"}  # what the course's tools need and a student does not
+
+
+def _dependencies() -> tuple[list[str], str]:
+    """The course's runtime dependencies (pyproject.toml) and its environment.yml, both without
+    the test packages and the grader's."""
+    text = (ROOT / "pyproject.toml").read_text()
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: read the arrays as pyproject.toml writes them
+        runtime = re.findall(r'"([^"]+)"', text.split("\ndependencies = [", 1)[1].split("]")[0])
+        extras = [re.findall(r'"([^"]+)"', x) for x in re.findall(r"^\w+ = (\[.*\])$", text, re.M)]
+    else:
+        project = tomllib.loads(text)["project"]
+        runtime = list(project["dependencies"])
+        extras = list(project.get("optional-dependencies", {}).values())
+    dropped = GRADER_ONLY | {_package(r) for extra in extras for r in extra}
+    runtime = [r for r in runtime if _package(r) not in dropped]
+    lines = ["# conda env create -f environment.yml && conda activate pytorch-course"]
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        match = re.match(r"^  - ([A-Za-z0-9_.\[\]-]+)", line)
+        if line.startswith("#") or (match and _package(match.group(1)) in dropped):
+            continue
+        lines.append(line.split("  #")[0].rstrip())
+    return runtime, "\n".join(lines) + "\n"
+
+
+def _package(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def _pyproject(runtime: list[str]) -> str:
+    deps = "".join(f'    "{r}",\n' for r in runtime)
+    return (
+        "[build-system]\n"
+        'requires = ["setuptools>=77"]\n'
+        'build-backend = "setuptools.build_meta"\n\n'
+        "[project]\n"
+        'name = "pytorch-mnist-course-student"\n'
+        'version = "0.1.0"\n'
+        'description = "The student edition of an executable PyTorch course on MNIST."\n'
+        'requires-python = ">=3.10"\n'
+        f"dependencies = [\n{deps}]\n\n"
+        "[tool.setuptools]\n"
+        'packages = {find = {include = ["helpers*"]}}\n'
+    )
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    shutil.copytree(
+        source,
+        target,
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"),
+        dirs_exist_ok=True,
+    )
+
+
+def write_package(notebooks: list[Path], out_dir: Path = STUDENT) -> tuple[Path, Path]:
+    """The package a teacher hands out (see the module's docstring): ``out_dir`` (emptied
+    first) and ``out_dir.zip``. ``ValueError`` names a notebook whose exercises break the
+    layout."""
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    write_student_edition(notebooks, out_dir / "notebooks")
+    _copy_tree(ROOT / "helpers", out_dir / "helpers")
+    if (ROOT / "scripts").is_dir():
+        _copy_tree(ROOT / "scripts", out_dir / "scripts")
+    runtime, environment = _dependencies()
+    (out_dir / "environment.yml").write_text(environment)
+    (out_dir / "pyproject.toml").write_text(_pyproject(runtime))
+    (out_dir / "requirements.txt").write_text("".join(f"{r}\n" for r in runtime) + "-e .\n")
+    (out_dir / "README.md").write_text(STUDENT_README)
+    archive = out_dir.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):
+            zf.write(path, f"{ARCHIVE_TOP}/{path.relative_to(out_dir).as_posix()}")
+    return out_dir, archive
+
+
+def _function_bodies(tree: ast.AST) -> dict[str, str]:
+    """Each function's and class's name -> its body's syntax tree (docstring left out)."""
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                body = body[1:]
+            found[node.name] = ast.dump(ast.Module(body=body, type_ignores=[]))
+    return found
+
+
+def package_leaks(full_notebooks: list[Path], folder: Path) -> list[str]:
+    """Where the package in ``folder`` gives an answer away, one line each (empty when it does
+    not): a solution's function or class (by its code, or by its name in a ``.py`` file), a
+    teacher's answer, a cell tagged solution or answer, a line printed by a check or solution."""
+    solutions: dict[str, str] = {}  # body -> "08_distributed exercise 1 (average_gradients)"
+    names: dict[str, str] = {}
+    answers: dict[str, str] = {}
+    for path in full_notebooks:
+        nb = nbformat.read(path, as_version=4)
+        for ex in cells.exercises(nb):
+            what = f"{path.stem} exercise {ex.number}"
+            try:
+                tree = ast.parse(cells.source(nb.cells[ex.solution]))
+            except SyntaxError:
+                continue
+            stub_bodies = set()
+            try:
+                stub_bodies = set(
+                    _function_bodies(ast.parse(cells.source(nb.cells[ex.stub]))).values()
+                )
+            except SyntaxError:
+                pass
+            for name, body in _function_bodies(tree).items():
+                if body not in stub_bodies and len(body) > 80:
+                    solutions[body] = f"{what} ({name})"
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                    names[node.name] = f"{what} ({node.name})"
+            if ex.answer is not None:
+                for paragraph in cells.source(nb.cells[ex.answer]).split("\n\n"):
+                    text = " ".join(paragraph.split())
+                    if len(text) >= 60:
+                        answers[text] = f"{what}'s teacher's answer"
+    found = []
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        where = path.relative_to(folder).as_posix()
+        text = path.read_text(errors="replace") if path.suffix in (".py", ".ipynb", ".md") else ""
+        codes: list[str] = []
+        if path.suffix == ".ipynb":
+            nb = nbformat.reads(text, as_version=4)
+            for cell in nb.cells:
+                tagged = {cells.SOLUTION_TAG, cells.ANSWER_TAG} & set(cells.tags(cell))
+                if tagged:
+                    found.append(f"{where}: a cell tagged {sorted(tagged)[0]}")
+                if cell.cell_type == "code":
+                    codes.append(cells.source(cell))
+            flat = " ".join(" ".join(cells.source(c).split()) for c in nb.cells)
+        else:
+            flat = " ".join(text.split())
+            if path.suffix == ".py":
+                codes.append(text)
+        for code in codes:
+            try:
+                tree = ast.parse(_MAGIC.sub("", code))
+            except SyntaxError:
+                continue
+            for name, body in _function_bodies(tree).items():
+                if body in solutions:
+                    found.append(f"{where}: {name} is the solution of {solutions[body]}")
+                elif path.suffix == ".py" and name in names:
+                    found.append(f"{where}: defines {name}, the answer to {names[name]}")
+        found += [f"{where}: quotes {what}" for answer, what in answers.items() if answer in flat]
+    return sorted(set(found))
+
+
 def edition_problems(report: dict) -> list[str]:
     """What is wrong with a graded student edition (a :func:`coursekit.grade.grade_file` result):
     every exercise must be "not attempted", and nothing else may fail."""
     problems = [report["problem"]] if report["problem"] else []
-    problems += report["notes"]
+    problems += report["notes"] + [f"tampering: {t}" for t in report.get("tampering", [])]
     problems += [
         f"exercise {r['number']}: {r['status']}{': ' + r['detail'] if r['detail'] else ''} "
         "(expected: not attempted, the stub's NotImplementedError)"
@@ -250,7 +461,10 @@ def main(argv: list[str] | None = None) -> int:
         "--notebooks", type=Path, default=NOTEBOOKS, help="the folder of NN_name.ipynb notebooks"
     )
     parser.add_argument(
-        "--out", type=Path, default=STUDENT, help="where the student edition goes (build/student/)"
+        "--out",
+        type=Path,
+        default=STUDENT,
+        help="the package's folder (build/student/; the archive is the same name with .zip)",
     )
     parser.add_argument(
         "--only", nargs="+", metavar="NN", help="only notebooks whose names start with these"
@@ -263,28 +477,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         sources = selected_notebooks(args.only, args.notebooks)
-        written = write_student_edition(sources, args.out)
+        folder, archive = write_package(sources, args.out)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    for path in written:
-        print(f"{path}: student edition written")
+    print(f"{folder}: the student package ({len(sources)} notebook(s)); archive: {archive}")
+    problems = package_leaks(sources, folder)
+    for problem in problems:
+        print(f"ANSWER GIVEN AWAY: {problem}", file=sys.stderr)
     if not args.check:
-        return 0
+        return 1 if problems else 0
     from . import grade
 
     references = grade.load_references(sources)
     broken = 0
-    for source, path in zip(sources, written):
+    for source in sources:
+        path = folder / "notebooks" / source.name
         full, edition = (nbformat.read(p, as_version=4) for p in (source, path))
-        problems = [
-            f"shows {line!r}, printed by a check or solution" for line in leaks(full, edition)
-        ]
-        problems += edition_problems(grade.grade_file(path, references))
-        broken += bool(problems)
-        verdict = "ok, every exercise 'not attempted'" if not problems else "BROKEN"
-        print(f"{path.stem}: {verdict}" + "".join(f"\n  {p}" for p in problems), flush=True)
-    return 1 if broken else 0
+        found = [f"shows {line!r}, printed by a check or solution" for line in leaks(full, edition)]
+        found += edition_problems(grade.grade_file(path, references))
+        broken += bool(found)
+        verdict = "ok, every exercise 'not attempted'" if not found else "BROKEN"
+        print(f"{path.stem}: {verdict}" + "".join(f"\n  {p}" for p in found), flush=True)
+    return 1 if broken or problems else 0
 
 
 if __name__ == "__main__":

@@ -142,3 +142,57 @@ def tiny_png(rgb: tuple[int, int, int] = (255, 0, 0), size: int = 2) -> bytes:
         + chunk(b"IDAT", zlib.compress(raw))
         + chunk(b"IEND", b"")
     )
+
+
+# A second course notebook whose checks rely on what a student might redefine: torch.allclose,
+# numpy.allclose, math.isclose, the builtin all, and a value the course computed (reference).
+GUARD_STUBS = {
+    "scaled": 'def scaled(x):\n    """Twice x."""\n    raise NotImplementedError("hint: scale it")',
+    "ratio": (
+        'def ratio():\n    """Measured: one half."""\n'
+        '    raise NotImplementedError("hint: measure it")'
+    ),
+}
+GUARD_SOLUTIONS = {
+    "scaled": "def scaled(x):\n    return 2 * x",
+    "ratio": "def ratio():\n    return 1 / 2",
+}
+GUARD_CHECKS = {
+    "scaled": (
+        "out = scaled(reference)\n"
+        'assert torch.allclose(out, torch.tensor([2.0, 4.0, 6.0])), "twice the input"\n'
+        'assert np.allclose(out.numpy(), [2, 4, 6]), "twice the input, as numbers"\n'
+        'assert all(math.isclose(a, b) for a, b in zip(out.tolist(), [2, 4, 6])), "one by one"\n'
+        'print("scaled doubles")'
+    ),
+    "ratio": 'assert math.isclose(ratio(), 0.5), "one half"\nprint("the ratio is one half")',
+}
+
+
+def guard_notebook() -> nbformat.NotebookNode:
+    """``10_guard``: a build exercise (``scaled``) and an experiment (``ratio``, with the
+    teacher's answer), checked with torch, NumPy, math and a value the course computed."""
+    found = [
+        markdown("# 10 · Guard\n\nChecks that rely on libraries.", cell_id="g-title"),
+        code("seed = 0\nsmoke = False", "parameters", cell_id="g-params"),
+        code("import math\n\nimport numpy as np\nimport torch", cell_id="g-setup"),
+        code("reference = torch.tensor([1.0, 2.0, 3.0])", cell_id="g-reference"),
+    ]
+    for number, (name, kind) in enumerate((("scaled", "Build"), ("ratio", "Experiment")), 1):
+        solution = code(GUARD_SOLUTIONS[name], "solution", cell_id=f"g-{name}-sol")
+        solution.metadata["jupyter"] = {"source_hidden": True}
+        found += [
+            markdown(f"### Exercise {number} ({kind}): `{name}`", cell_id=f"g-{name}"),
+            code(GUARD_STUBS[name], "exercise", cell_id=f"g-{name}-stub"),
+            markdown(SOLUTION_HEADING, "solution", cell_id=f"g-{name}-heading"),
+            solution,
+            code(GUARD_CHECKS[name], cell_id=f"g-{name}-check"),
+        ]
+        if kind != "Build":
+            found.append(markdown("Half, measured.", "answer", cell_id=f"g-{name}-a"))
+    return notebook(found)
+
+
+def set_source(nb: nbformat.NotebookNode, cell_id: str, source: str) -> None:
+    """Replace the source of the cell with id ``cell_id``."""
+    next(c for c in nb.cells if c.get("id") == cell_id).source = source

@@ -36,7 +36,7 @@ def test_accuracy_is_a_staircase_and_the_timings_are_printed_with_their_spread(s
     assert all(len(runs) == 5 for runs in results["worker_seconds"].values())  # five repeats
     assert set(results["first_batch_waits"]) == {"False", "True"}
     waits = [s for run in results["first_batch_waits"].values() for s in run]
-    assert len(waits) == 6
+    assert len(waits) == 10  # five epochs each
     reads = [s for runs in results["worker_seconds"].values() for s in runs]
     for seconds in [*reads, *waits]:
         assert math.isfinite(seconds) and seconds > 0
@@ -47,9 +47,10 @@ def test_accuracy_is_a_staircase_and_the_timings_are_printed_with_their_spread(s
     assert "PyTorch threads:" in verdicts
     pairs = [line for line in verdicts.splitlines() if line.startswith("  num_workers=")]
     assert len(pairs) == 3  # one verdict per pair of settings
-    text = outputs_of(nb, "def first_batch_waits")
-    assert "persistent_workers=True : first batch of epochs 1, 2, 3 after" in text
-    assert "in this run, the workers' start method is '" in text
+    text = outputs_of(nb, "five = Subset(")
+    assert "persistent_workers=True : epoch 1 after" in text and "epochs 2-5: median" in text
+    assert "in this run, epochs 2-5: " in text
+    assert "the workers' start method in this run: '" in text
     assert "reading one batch through the DataLoader, no workers, took" in outputs_of(
         nb, "step_ms, read_ms"
     )
@@ -67,8 +68,13 @@ def test_the_normalization_leak_is_measured(smoke_run):
 
 def test_the_claims_about_the_loss_and_the_optimizer_are_printed(smoke_run):
     _, nb = smoke_run(STEM)
-    split = outputs_of(nb, "def loss_split")
+    split = outputs_of(nb, "halfway_net = Net()")
     assert split.count("misclassified, mean loss") == 2 and "of the validation loss" in split
+    assert split.count("images wrong both times, after epoch") == 2
+    assert "the validation loss was lowest after epoch" in split
+    step = outputs_of(nb, "stepped = Net()")
+    assert "a fresh Adam's first step, lr 0.001: largest change of a weight 0.001000;" in step
+    assert "exceeds 1e-6, 100.00% moved by lr within 1%" in step  # lr g / (|g| + 1e-8)
     fused = outputs_of(nb, "def fifty_steps")
     assert "helpers.adam is the fused implementation: True" in fused  # CPU builds have it
     assert "after 50 steps: batch losses that differ:" in fused
@@ -83,7 +89,19 @@ def test_pytorch_s_own_dataset_tools_are_shown(smoke_run):
     split = outputs_of(nb, "random_split(")
     assert "random_split: Subsets of 55,000 and 5,000" in split
     assert "train and validation overlap: False" in split
-    assert "same pixels as our Dataset's item 7: True" in outputs_of(nb, "TensorDataset(")
+    assert "same pixels and labels as our Dataset, on all 1,000 items: True" in outputs_of(
+        nb, "TensorDataset("
+    )
+    text = outputs_of(nb, "class MNISTTensors")
+    assert "same labels and pixels as torchvision's, on 1,000 items: True" in text
+
+
+def test_a_shuffled_order_is_the_dataloaders_only_after_its_extra_draw(smoke_run):
+    results, nb = smoke_run(STEM)
+    assert results["shuffled_batches_as_dataloader"] is True
+    text = outputs_of(nb, "first_five = list(")
+    assert "generator seeded alike: the DataLoader's first 5 batches: False" in text
+    assert "one number skipped: the DataLoader's first 5 batches: True" in text
 
 
 def test_the_written_loop_measures_the_validation_loss_as_fit_does(smoke_run):
@@ -92,7 +110,6 @@ def test_the_written_loop_measures_the_validation_loss_as_fit_does(smoke_run):
     gap = float(text.split("largest relative difference ")[1].split()[0])
     assert gap < 1e-5
     assert "validation: loss" in outputs_of(nb, "loop_seconds = time.perf_counter()")
-    assert "written out" in text and "with fit" in text
 
 
 def test_claims_are_recorded_and_the_exact_ones_hold_even_in_smoke_mode(smoke_run):
@@ -102,7 +119,8 @@ def test_claims_are_recorded_and_the_exact_ones_hold_even_in_smoke_mode(smoke_ru
     for claim in (
         "helpers.fit reproduces the written-out loop",
         "resuming from the checkpoint reproduces the uninterrupted run",
-        "our Dataset gives torchvision's pixels and labels",
+        "our Dataset gives torchvision's pixels and labels (1,000 items)",
+        "in-memory batches equal the DataLoader's, in its order too (1e-6)",
     ):
         assert claims[claim] is True, claim
 

@@ -1,9 +1,10 @@
-"""Notebook 05 in smoke mode: the numbers it records, its checks against scikit-learn and SciPy,
-its claims."""
+"""Notebook 05 in smoke mode: the numbers it records, its checks against scikit-learn, SciPy and
+PyTorch, the tensor code it writes out (stratified folds, proper scores), its claims."""
 
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from conftest import outputs_of
@@ -13,7 +14,7 @@ STEM = "05_evaluation"
 
 def test_records_the_headline_numbers(smoke_run):
     results, _ = smoke_run(STEM)
-    for key in ("test_accuracy", "macro_f1", "macro_auc", "cv_mean", "cv_std", "ci_width"):
+    for key in ("test_accuracy", "macro_f1", "macro_auc", "cv_mean", "cv_std", "ci_width", "nll"):
         assert isinstance(results[key], float) and math.isfinite(results[key]), key
     # smoke mode trains one epoch on 2,000 images: far above chance (10%), far below the full run
     assert 0.5 < results["test_accuracy"] < 1
@@ -22,6 +23,8 @@ def test_records_the_headline_numbers(smoke_run):
     )
     assert 0.85 < results["macro_auc"] <= 1
     assert 0.2 < results["cv_mean"] < 1 and 0 <= results["cv_std"] < 0.3
+    # the model beats a uniform guess (NLL ln 10, Brier 0.9) by both proper scores
+    assert 0 < results["nll"] < math.log(10) and 0 < results["brier"] < 0.9
     assert results["metrics_agree_with_sklearn"] is True
 
 
@@ -47,12 +50,13 @@ def test_every_comparison_with_sklearn_and_the_helpers_holds(smoke_run):
     _, nb = smoke_run(STEM)
     agreement = outputs_of(nb, "checks = {")
     assert agreement.count("agrees with scikit-learn: True") == 10 and "False" not in agreement
+    assert "all agree: True" in outputs_of(nb, "torch_nll = ")
     assert "same count: True" in outputs_of(nb, "vectorized = ")
     assert "helpers.metrics agrees: True" in outputs_of(nb, "bin_of = torch.bucketize")
     modes = outputs_of(nb, "bn_net = ")
     assert "train mode: image 0 gets the same logits in both batches: False" in modes
     assert "eval  mode: image 0 gets the same logits in both batches: True" in modes
-    assert "autograd keeps 0.00 MB" in outputs_of(nb, "def forward_keeping")
+    assert "keeps 0.00 MB" in outputs_of(nb, "def forward_keeping")
 
 
 def test_mcnemar_is_taught_and_checked_against_scipy(smoke_run):
@@ -65,14 +69,29 @@ def test_mcnemar_is_taught_and_checked_against_scipy(smoke_run):
     assert "only A  0, only B  6: p = 0.03125 (SciPy 0.03125)" in toy  # 2 / 64
 
 
+def test_stratified_folds_keep_every_digit_within_one_image(smoke_run):
+    _, nb = smoke_run(STEM)
+    out = outputs_of(nb, "def stratified_folds(")
+    spread = dict(re.findall(r"^(\w+)\s+folds of .* differ by at most (\d+)", out, re.M))
+    assert int(spread["stratified"]) <= 1 < int(spread["random"])
+
+
+def test_only_nll_and_brier_reward_the_honest_forecast(smoke_run):
+    _, nb = smoke_run(STEM)
+    out = outputs_of(nb, "p_event = 0.7")
+    assert "NLL           : the best forecast is q = 0.70" in out
+    assert "Brier         : the best forecast is q = 0.70" in out
+    assert "absolute error: the best forecast is q = 0.99" in out
+
+
 def test_claims_are_recorded_and_the_exercise_checks_pass(smoke_run):
     results, nb = smoke_run(STEM)
     claims = results["claims"]
     assert len(claims) >= 8 and all(isinstance(v, bool) for v in claims.values())
-    assert claims["every metric written out agrees with scikit-learn"] is True
+    assert claims["every metric written out agrees with scikit-learn (and PyTorch)"] is True
     for marker, sentence in (
-        ("balanced_accuracy(cm)", "balanced_accuracy agrees with scikit-learn"),
-        ("stats.binomtest(k, m)", "wilson_interval matches SciPy"),
-        ("fit_temperature(2 * z", "fit_temperature recovers the temperatures"),
+        ("balanced_accuracy(cm)", "balanced_accuracy gives the worked-out answers"),
+        ("worked_out = {", "wilson_interval gives the worked-out ends"),
+        ("fit_temperature(factor * z_toy", "Your function, your measurements and your decision"),
     ):
         assert sentence in outputs_of(nb, marker), marker

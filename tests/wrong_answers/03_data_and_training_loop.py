@@ -2,68 +2,154 @@
 
 WRONG = {
     "train_epochs": {
-        "no zero_grad: gradients pile up across batches": """
-def train_epochs(model, loader, optimizer, epochs):
+        "no zero_grad: gradients pile up across steps": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
     criterion = nn.CrossEntropyLoss()
     model.train()
     losses = []
+    optimizer.zero_grad()
     for _ in range(epochs):
-        for x, y in loader:
+        for i, (x, y) in enumerate(loader, start=1):
             loss = criterion(model(x), y)
-            loss.backward()
-            optimizer.step()
+            (loss / accumulate).backward()
             losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
     return losses
 """,
-        "zero_grad after backward: every step has a zero gradient": """
-def train_epochs(model, loader, optimizer, epochs):
+        "zero_grad between backward and step: every step has a zero gradient": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
     criterion = nn.CrossEntropyLoss()
     model.train()
     losses = []
+    optimizer.zero_grad()
     for _ in range(epochs):
-        for x, y in loader:
+        for i, (x, y) in enumerate(loader, start=1):
             loss = criterion(model(x), y)
-            loss.backward()
-            optimizer.zero_grad()
-            optimizer.step()
+            (loss / accumulate).backward()
             losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.zero_grad()
+                optimizer.step()
     return losses
 """,
         "step before backward: each step uses no gradient or the last batch's": """
-def train_epochs(model, loader, optimizer, epochs):
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
     criterion = nn.CrossEntropyLoss()
     model.train()
     losses = []
+    optimizer.zero_grad()
     for _ in range(epochs):
-        for x, y in loader:
+        for i, (x, y) in enumerate(loader, start=1):
             loss = criterion(model(x), y)
-            optimizer.zero_grad()
-            optimizer.step()
-            loss.backward()
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+            (loss / accumulate).backward()
             losses.append(loss.item())
     return losses
 """,
-        "calls helpers.fit, which the prompt rules out": """
-def train_epochs(model, loader, optimizer, epochs):
-    return fit(model, loader, epochs=epochs, optimizer=optimizer, progress=False)["batch_loss"]
-""",
         "keeps the loss tensors (and every graph) instead of floats": """
-def train_epochs(model, loader, optimizer, epochs):
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
     criterion = nn.CrossEntropyLoss()
     model.train()
     losses = []
+    optimizer.zero_grad()
     for _ in range(epochs):
-        for x, y in loader:
+        for i, (x, y) in enumerate(loader, start=1):
             loss = criterion(model(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            (loss / accumulate).backward()
             losses.append(loss)
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
     return losses
 """,
         "never switches the model to training mode": """
-def train_epochs(model, loader, optimizer, epochs):
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
     criterion = nn.CrossEntropyLoss()
+    losses = []
+    optimizer.zero_grad()
+    for _ in range(epochs):
+        for i, (x, y) in enumerate(loader, start=1):
+            loss = criterion(model(x), y)
+            (loss / accumulate).backward()
+            losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+    return losses
+""",
+        "model.train() after the loop instead of before it": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    criterion = nn.CrossEntropyLoss()
+    losses = []
+    optimizer.zero_grad()
+    for _ in range(epochs):
+        for i, (x, y) in enumerate(loader, start=1):
+            loss = criterion(model(x), y)
+            (loss / accumulate).backward()
+            losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+    model.train()
+    return losses
+""",
+        "one mean loss per epoch instead of every batch's": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    losses = []
+    optimizer.zero_grad()
+    for _ in range(epochs):
+        epoch_losses = []
+        for i, (x, y) in enumerate(loader, start=1):
+            loss = criterion(model(x), y)
+            (loss / accumulate).backward()
+            epoch_losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+        losses.append(sum(epoch_losses) / len(epoch_losses))
+    return losses
+""",
+        "accumulates without dividing: each step takes the sum of k gradients": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    losses = []
+    optimizer.zero_grad()
+    for _ in range(epochs):
+        for i, (x, y) in enumerate(loader, start=1):
+            loss = criterion(model(x), y)
+            loss.backward()
+            losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+    return losses
+""",
+        "zero_grad before every backward: only the last batch of each group counts": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    losses = []
+    optimizer.zero_grad()
+    for _ in range(epochs):
+        for i, (x, y) in enumerate(loader, start=1):
+            loss = criterion(model(x), y)
+            optimizer.zero_grad()
+            (loss / accumulate).backward()
+            losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+    return losses
+""",
+        "ignores accumulate: a step after every batch": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
     losses = []
     for _ in range(epochs):
         for x, y in loader:
@@ -74,21 +160,41 @@ def train_epochs(model, loader, optimizer, epochs):
             losses.append(loss.item())
     return losses
 """,
-        "one mean loss per epoch instead of every batch's": """
-def train_epochs(model, loader, optimizer, epochs):
+        "records the divided loss instead of each batch's own": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
     criterion = nn.CrossEntropyLoss()
     model.train()
     losses = []
+    optimizer.zero_grad()
     for _ in range(epochs):
-        epoch_losses = []
-        for x, y in loader:
-            loss = criterion(model(x), y)
-            optimizer.zero_grad()
+        for i, (x, y) in enumerate(loader, start=1):
+            loss = criterion(model(x), y) / accumulate
             loss.backward()
-            optimizer.step()
-            epoch_losses.append(loss.item())
-        losses.append(sum(epoch_losses) / len(epoch_losses))
+            losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
     return losses
+""",
+        "counts batches from 0: steps after the first batch of each group": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    losses = []
+    optimizer.zero_grad()
+    for _ in range(epochs):
+        for i, (x, y) in enumerate(loader):
+            loss = criterion(model(x), y)
+            (loss / accumulate).backward()
+            losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+    return losses
+""",
+        "calls helpers.fit, which the prompt rules out": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    return fit(model, loader, epochs=epochs, optimizer=optimizer, progress=False)["batch_loss"]
 """,
     },
     "order_experiment": {
