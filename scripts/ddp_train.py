@@ -9,8 +9,9 @@ Every rank runs this whole file. It joins the process group, builds the model fr
 and wraps it in DistributedDataParallel (DDP), which copies rank 0's weights to every rank and
 averages the gradients inside backward(). A DistributedSampler deals each rank its own part of
 every epoch, reshuffled by set_epoch; the global batch (--batch-size) is split over the ranks.
-Rank 0 alone evaluates, logs, saves the checkpoint after every epoch and writes the results.
---resume continues from such a checkpoint: every rank loads it onto its own device.
+Rank 0 alone evaluates, logs, saves the checkpoint (with the history so far) after every epoch
+and writes the results. --resume continues from such a checkpoint: every rank loads it onto its
+own device. --crash-rank makes one rank raise on purpose, to see how the job fails.
 
 gloo on the CPU, nccl on CUDA GPUs (one per rank). Give each process its share of the CPU cores
 with OMP_NUM_THREADS. The code lives in a file, not in a notebook cell, because torchrun starts
@@ -44,6 +45,21 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
     return (images.unsqueeze(1).float() / 255 - MNIST_MEAN) / MNIST_STD
 
 
+def summary(history: dict, loader: DataLoader, world: int) -> dict:
+    """The results so far (rank 0 saves them with every checkpoint, and writes them at the end)."""
+    return {
+        "history": history,
+        "test_accuracy": history["test_accuracy"][-1] if history["test_accuracy"] else None,
+        # the median epoch: robust to the first epoch's warm-up and to a busy machine
+        "samples_per_s": len(loader.sampler) * world / statistics.median(history["seconds"]),
+        "steps_per_epoch": len(loader),
+        "samples_per_rank": len(loader.sampler),
+        "world_size": world,
+        "backend": dist.get_backend(),
+        "threads": torch.get_num_threads(),
+    }
+
+
 def train(args: argparse.Namespace, rank: int, world: int, device: torch.device) -> dict:
     """The source article's recipe under DDP; the history and rank 0's test accuracy."""
     if args.batch_size % world:
@@ -62,21 +78,22 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
     model = Net().to(device)
     optimizer = adam(model, lr=args.lr)
     first_epoch = 0
+    history: dict[str, list] = {"train_loss": [], "test_accuracy": [], "seconds": []}
+    history["first_indices"] = []  # the first 8 of this rank's order, every epoch (exercise 2)
     if args.resume:  # every rank reads the file, onto its own device (not the saver's)
         saved = load_checkpoint(args.resume, model=model, optimizer=optimizer, map_location=device)
-        first_epoch = saved["epoch"]
+        first_epoch, history = saved["epoch"], saved["extra"]["history"]
         if first_epoch >= args.epochs:
             raise ValueError(f"{args.resume} has finished {first_epoch} epochs; ask for more")
     model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
     loss_fn = nn.CrossEntropyLoss()
-    history: dict[str, list] = {"train_loss": [], "test_accuracy": [], "seconds": []}
-    history["first_indices"] = []  # the first 8 of this rank's order, every epoch (exercise 2)
+
     for epoch in range(first_epoch, args.epochs):
         sampler.set_epoch(epoch)  # a new permutation every epoch, the same one on every rank
         history["first_indices"].append(list(sampler)[:8])
         start, total = time.perf_counter(), torch.zeros((), device=device)
         for step, (x, y) in enumerate(loader, 1):
-            if step == args.crash_step and rank == args.crash_rank:
+            if (rank, epoch + 1, step) == (args.crash_rank, args.crash_epoch, args.crash_step):
                 raise RuntimeError(f"simulated crash on rank {rank} at step {step}")
             x, y = normalize(x.to(device)), y.to(device)
             loss = loss_fn(model(x), y)
@@ -91,7 +108,11 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
             history["test_accuracy"].append(evaluate(model.module, test)["accuracy"])
             if args.checkpoint:
                 save_checkpoint(
-                    args.checkpoint, model=model.module, optimizer=optimizer, epoch=epoch + 1
+                    args.checkpoint,
+                    model=model.module,
+                    optimizer=optimizer,
+                    epoch=epoch + 1,
+                    extra=summary(history, loader, world),
                 )
             print0(
                 f"epoch {epoch + 1}: train loss {history['train_loss'][-1]:.4f}, test "
@@ -99,14 +120,7 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
                 f"{history['seconds'][-1]:.1f} s"
             )
         dist.barrier()  # the other ranks wait until rank 0's checkpoint is on disk
-    return {
-        "history": history,
-        "test_accuracy": history["test_accuracy"][-1] if rank == 0 else None,
-        # the median epoch: robust to the first epoch's warm-up and to a busy machine
-        "samples_per_s": len(sampler) * world / statistics.median(history["seconds"]),
-        "steps_per_epoch": len(loader),
-        "samples_per_rank": len(sampler),
-    }
+    return summary(history, loader, world)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -124,6 +138,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoint", default=None, help="file rank 0 saves to after each epoch")
     parser.add_argument("--resume", default=None, help="checkpoint to continue from")
     parser.add_argument("--crash-rank", type=int, default=-1, help="rank that raises (a test)")
+    parser.add_argument("--crash-epoch", type=int, default=1, help="epoch in which it raises")
     parser.add_argument("--crash-step", type=int, default=3, help="step at which it raises")
     parser.add_argument("--out", required=True, help="JSON file rank 0 writes the results to")
     args = parser.parse_args(argv)
@@ -139,12 +154,6 @@ def main(argv: list[str] | None = None) -> None:
     rank, world, device = init_distributed(args.backend, args.timeout)
     try:
         result = train(args, rank, world, device)
-        result.update(
-            world_size=world,
-            backend=dist.get_backend(),
-            device=str(device),
-            threads=torch.get_num_threads(),
-        )
         if rank == 0:
             Path(args.out).write_text(json.dumps(result, indent=2))
     finally:

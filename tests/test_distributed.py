@@ -182,10 +182,15 @@ def test_train_logs_once_per_epoch_checkpoints_and_resumes_exactly(
     assert len(straight["history"]["first_indices"]) == 2
     assert load_checkpoint(tmp_path / "straight.pt", model=script.Net())["epoch"] == 2
     assert not [p for p in tmp_path.iterdir() if p.suffix == ".tmp"]
-    run("--epochs", 1, "--checkpoint", tmp_path / "first.pt")
+    saved = load_checkpoint(tmp_path / "straight.pt", model=script.Net())["extra"]
+    assert saved["history"] == straight["history"] and saved["world_size"] == 1
+    first = run("--epochs", 1, "--checkpoint", tmp_path / "first.pt")
     resumed = run("--epochs", 2, "--resume", tmp_path / "first.pt")
-    # epoch 2 again, from epoch 1's weights and Adam state, with epoch 2's shuffle (set_epoch)
-    assert resumed["history"]["first_indices"] == straight["history"]["first_indices"][1:]
-    assert resumed["history"]["train_loss"] == straight["history"]["train_loss"][1:]
+    # epoch 2 again, from epoch 1's weights and Adam state, with epoch 2's shuffle (set_epoch),
+    # after epoch 1's history, which the checkpoint holds
+    assert first["history"]["train_loss"] == straight["history"]["train_loss"][:1]
+    assert resumed["history"]["first_indices"] == straight["history"]["first_indices"]
+    assert resumed["history"]["train_loss"] == straight["history"]["train_loss"]
+    assert resumed["history"]["test_accuracy"] == straight["history"]["test_accuracy"]
     with pytest.raises(ValueError, match="has finished 2 epochs"):
         run("--epochs", 2, "--resume", tmp_path / "straight.pt")
