@@ -194,3 +194,9 @@ def test_train_logs_once_per_epoch_checkpoints_and_resumes_exactly(
     assert resumed["history"]["test_accuracy"] == straight["history"]["test_accuracy"]
     with pytest.raises(ValueError, match="has finished 2 epochs"):
         run("--epochs", 2, "--resume", tmp_path / "straight.pt")
+    crash = ["--crash-rank", 0, "--crash-epoch", 2, "--crash-step", 5]
+    with pytest.raises(RuntimeError, match="simulated crash on rank 0 at step 5"):
+        run("--epochs", 3, "--checkpoint", tmp_path / "crashed.pt", *crash)
+    survived = load_checkpoint(tmp_path / "crashed.pt", model=script.Net())  # epoch 1's
+    assert survived["epoch"] == 1
+    assert survived["extra"]["history"]["train_loss"] == first["history"]["train_loss"]
