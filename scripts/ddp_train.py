@@ -87,7 +87,6 @@ def train(args: argparse.Namespace, rank: int, world: int, device: torch.device)
             raise ValueError(f"{args.resume} has finished {first_epoch} epochs; ask for more")
     model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
     loss_fn = nn.CrossEntropyLoss()
-
     for epoch in range(first_epoch, args.epochs):
         sampler.set_epoch(epoch)  # a new permutation every epoch, the same one on every rank
         history["first_indices"].append(list(sampler)[:8])
