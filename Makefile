@@ -62,7 +62,8 @@ clean:
 ## the environment files and a student README; it fails if an answer is given away anywhere;
 ## CHECK=1 also grades each student notebook (every exercise must be 'not attempted')
 student: $(STAMP)
-	$(PY) -m coursekit.student $(if $(ONLY),--only $(ONLY)) $(if $(filter 1 true yes,$(CHECK)),--check)
+	$(PY) -m coursekit.student $(if $(ONLY),--only $(ONLY))
+	$(if $(filter 1 true yes,$(CHECK)),$(PY) -m coursekit.student_check $(if $(ONLY),--only $(ONLY)))
 
 ## make grade SUBMISSIONS="Assignment 1/" [ROSTER=roster.csv] [FRESH=1] [OUT=grades/] [TIMEOUT=120]
 ##   [NOTEBOOK_TIMEOUT=1200] [JOBS=2] [SCHEDULER=tcp://host:8786] [FIGURES=1]: grade the notebooks

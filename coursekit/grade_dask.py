@@ -30,8 +30,8 @@ import nbformat
 
 from helpers._internal.paths import ROOT
 
-from . import grade
-from .grade_exec import run_submission
+from . import grade_judge
+from .grade_exec import CELL_TIMEOUT, NOTEBOOK_TIMEOUT, run_submission
 from .grade_match import Reference
 
 
@@ -100,8 +100,8 @@ def grade_all(
     items: list[tuple[str, bytes]],
     references: dict[str, Reference],
     *,
-    timeout: int = grade.CELL_TIMEOUT,
-    notebook_timeout: int = grade.NOTEBOOK_TIMEOUT,
+    timeout: int = CELL_TIMEOUT,
+    notebook_timeout: int = NOTEBOOK_TIMEOUT,
     jobs: int = 1,
     scheduler: str | None = None,
     parameters: dict[str, Any] | None = None,
@@ -117,11 +117,11 @@ def grade_all(
     reports, waiting = [], {}  # file hash -> [(name, data, report, prepared)]
     for name, data in items:
         try:
-            report, prepared = grade.prepare_submission(
+            report, prepared = grade_judge.prepare_submission(
                 data, name, references, parameters, figures=figures
             )
         except Exception as err:  # a bug of the grader's: this submission's line says so
-            report, prepared = grade.new_report(name, data), None
+            report, prepared = grade_judge.new_report(name, data), None
             report["problem"] = f"the grader failed on it: {type(err).__name__}: {err}"[:300]
         if prepared is None:
             reports.append(report)
@@ -160,7 +160,7 @@ def grade_all(
                 prepared = futures[future][0][3]  # the notebook that ran, with its nonces
                 for _, _, report, _ in futures[future]:
                     ref = references[prepared.stem]
-                    report, executed = grade.finish(report, prepared, ref, result)
+                    report, executed = grade_judge.finish(report, prepared, ref, result)
                     reports.append(report)
                     on_report(report, executed, prepared)
     return sorted(reports, key=lambda r: r["submission"])

@@ -88,7 +88,7 @@ def execute(
     if warm:
         from .grade_zygote import SPEC_NAME, Warm
 
-        kernels = Warm.get()
+        kernels = Warm.get(environment())
         if kernels is not None:
             env.update(kernels.environment())
             env["COURSE_GRADE_KERNEL_LOG"] = str(out_path.with_name("kernel.log"))

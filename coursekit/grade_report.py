@@ -34,16 +34,11 @@ import nbformat
 from helpers._internal.files import write_atomic
 
 from . import grade_guard
+from .grade_judge import MARKS
 from .grade_match import GRADE, Prepared, Reference
 
 VERSION = 1
 STATE = "grades.json"
-
-
-def _marks() -> dict[str, str]:
-    from .grade import MARKS
-
-    return MARKS
 
 
 def _num(value: float) -> str:
@@ -395,7 +390,7 @@ def _roster_lines(view: dict[str, Any]) -> list[str]:
 
 def markdown(view: dict[str, Any], maxima: dict[str, float]) -> str:
     """The grades as markdown: the class, a table per notebook, then every detail."""
-    marks = _marks()
+    marks = MARKS
     legend = ", ".join(f"{mark} {status}" for status, mark in marks.items())
     reports = view["reports"]
     lines = [
@@ -442,7 +437,7 @@ def markdown(view: dict[str, Any], maxima: dict[str, float]) -> str:
 def html_page(view: dict[str, Any], maxima: dict[str, float]) -> str:
     """The grades as one HTML page: the tables of :func:`markdown`, each failure's message as
     its cell's tooltip."""
-    esc, marks = html.escape, _marks()
+    esc, marks = html.escape, MARKS
     parts = [
         "<!doctype html><meta charset='utf-8'><title>Grades</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
@@ -520,7 +515,7 @@ def feedback_notebook(
     """The executed notebook as the student sees it, with the grader's verdict after each
     check (and after each written answer), and a summary at the top. The grader's own cells
     are left out."""
-    marks = _marks()
+    marks = MARKS
     nb = nbformat.from_dict(json.loads(json.dumps(executed)))
     rows = {e["number"]: e for e in report["exercises"]}
     kept = []

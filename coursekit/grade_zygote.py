@@ -193,11 +193,11 @@ def shim(connection_file: str) -> int:
 # ------------------------------------------------------------------------ for the runner
 class Warm:
     """A warm process of this process's (started on first use, stopped when this process
-    exits): ``Warm.get().environment()`` is what a runner needs to use it."""
+    exits): ``Warm.get(env).environment()`` is what a runner needs to use it."""
 
     _instance: Warm | None = None
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str]) -> None:
         self.folder = tempfile.mkdtemp(prefix="grade-warm-")
         self.socket = os.path.join(self.folder, "warm.sock")
         spec = Path(self.folder) / "kernels" / SPEC_NAME
@@ -205,11 +205,9 @@ class Warm:
         argv = [sys.executable, "-m", "coursekit.grade_zygote", "shim", "{connection_file}"]
         kernel = {"argv": argv, "display_name": "Python 3 (warm)", "language": "python"}
         (spec / "kernel.json").write_text(json.dumps(kernel))
-        from .grade_exec import environment
-
         self.process = subprocess.Popen(
             [sys.executable, "-m", "coursekit.grade_zygote", "serve", self.socket],
-            env=environment(),
+            env=env,
             stdout=subprocess.PIPE,
             stderr=open(os.path.join(self.folder, "warm.log"), "w"),
             text=True,
@@ -231,11 +229,12 @@ class Warm:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     @classmethod
-    def get(cls) -> Warm | None:
-        """This process's warm process, started if need be; None if it cannot start."""
+    def get(cls, env: dict[str, str]) -> Warm | None:
+        """This process's warm process, started if need be in the runner's environment ``env``;
+        None if it cannot start."""
         if cls._instance is None or cls._instance.process.poll() is not None:
             try:
-                cls._instance = cls()
+                cls._instance = cls(env)
             except (OSError, RuntimeError):
                 cls._instance = None
         return cls._instance

@@ -176,16 +176,15 @@ def _nav_cell(text: str) -> nbformat.NotebookNode:
 
 
 def rewrite_links(body: str, names: set[str]) -> str:
-    """Point links to course notebooks (``02_x.ipynb``, ``../notebooks/02_x.ipynb``) at their
-    pages."""
+    """Point links to course notebooks (``02_x.ipynb``, ``../notebooks/02_x.ipynb``,
+    ``A1_x.ipynb``) at their pages."""
 
     def page(match: re.Match) -> str:
         name, anchor = match.group(2), match.group(3) or ""
         return f'href="{name}.html{anchor}"' if name in names else match.group(0)
 
-    return re.sub(
-        r'href="(\./|\.\./notebooks/|notebooks/)?(\d\d_[\w.-]+?)\.ipynb(#[^"]*)?"', page, body
-    )
+    notebook = r'href="(\./|\.\./notebooks/|notebooks/)?((?:\d\d|A\d)_[\w.-]+?)\.ipynb(#[^"]*)?"'
+    return re.sub(notebook, page, body)
 
 
 _CALL_KINDS = {  # which call names a figure's title, a panel's title or an axis

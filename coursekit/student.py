@@ -439,20 +439,6 @@ def package_leaks(full_notebooks: list[Path], folder: Path) -> list[str]:
     return sorted(set(found))
 
 
-def edition_problems(report: dict) -> list[str]:
-    """What is wrong with a graded student edition (a :func:`coursekit.grade.grade_file` result):
-    every exercise must be "not attempted", and nothing else may fail."""
-    problems = [report["problem"]] if report["problem"] else []
-    problems += report["notes"] + [f"tampering: {t}" for t in report.get("tampering", [])]
-    problems += [
-        f"exercise {r['number']}: {r['status']}{': ' + r['detail'] if r['detail'] else ''} "
-        "(expected: not attempted, the stub's NotImplementedError)"
-        for r in report["exercises"]
-        if r["status"] != "not attempted"
-    ]
-    return problems
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m coursekit.student", description=" ".join(__doc__.split("\n\n")[0].split())
@@ -469,11 +455,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", nargs="+", metavar="NN", help="only notebooks whose names start with these"
     )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="grade each student notebook in smoke mode: all 'not attempted', nothing else fails",
-    )
     args = parser.parse_args(argv)
     try:
         sources = selected_notebooks(args.only, args.notebooks)
@@ -485,21 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     problems = package_leaks(sources, folder)
     for problem in problems:
         print(f"ANSWER GIVEN AWAY: {problem}", file=sys.stderr)
-    if not args.check:
-        return 1 if problems else 0
-    from . import grade
-
-    references = grade.load_references(sources)
-    broken = 0
-    for source in sources:
-        path = folder / "notebooks" / source.name
-        full, edition = (nbformat.read(p, as_version=4) for p in (source, path))
-        found = [f"shows {line!r}, printed by a check or solution" for line in leaks(full, edition)]
-        found += edition_problems(grade.grade_file(path, references))
-        broken += bool(found)
-        verdict = "ok, every exercise 'not attempted'" if not found else "BROKEN"
-        print(f"{path.stem}: {verdict}" + "".join(f"\n  {p}" for p in found), flush=True)
-    return 1 if broken or problems else 0
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

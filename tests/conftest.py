@@ -131,8 +131,8 @@ def pytest_collection_modifyitems(config, items):
     shared = {item.path for item in items if _uses_module_fixture(item)}
     for item in items:
         names = getattr(item, "fixturenames", ())
-        if "smoke_run" in names or "smoke_record" in names:
-            item.add_marker(pytest.mark.slow)  # it executes a notebook
+        if {"smoke_run", "smoke_record", "graded"} & set(names):
+            item.add_marker(pytest.mark.slow)  # it executes a notebook (graded: a class of them)
         if "smoke_run" not in names and "smoke_record" not in names:
             if item.path in shared:
                 item.add_marker(pytest.mark.xdist_group(f"module-{item.path.stem}"))

@@ -177,6 +177,7 @@ def test_error_line_names_the_cell_and_the_error_on_one_line():
 
 
 # --------------------------------------------------------------------------- real runs
+@pytest.mark.slow
 def test_run_carries_on_past_a_failure_names_it_and_writes_the_report(tmp_path, capsys):
     nbs, build = tmp_path / "nbs", tmp_path / "build"
     make_notebook(
@@ -241,6 +242,7 @@ def test_run_carries_on_past_a_failure_names_it_and_writes_the_report(tmp_path, 
     assert "cell [4]: ValueError: boom" in page
 
 
+@pytest.mark.slow
 def test_inplace_writes_cleaned_outputs_back_and_keeps_a_failing_notebook(tmp_path, capsys):
     nbs, build = tmp_path / "nbs", tmp_path / "build"
     good = make_notebook(nbs, "01_good", ["print('hi')"])
@@ -400,6 +402,7 @@ def ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["ctrl-c", "kill"])
 def test_real_ctrl_c_or_kill_on_a_running_course(tmp_path, how):
     """SIGINT to the runner's process group (what Ctrl-C in a terminal does), or SIGTERM to the
@@ -857,6 +860,7 @@ def test_a_damaged_run_record_is_named(tmp_path, capsys):
     assert "is not a run record" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_claim_that_fails_in_a_full_run_fails_the_notebook_and_is_named(tmp_path, capsys):
     nbs, build = tmp_path / "nbs", tmp_path / "build"
     path = make_notebook(nbs, "01_claims", [], "01 · Claims")
@@ -873,6 +877,7 @@ def test_a_claim_that_fails_in_a_full_run_fails_the_notebook_and_is_named(tmp_pa
     assert code == 0 and "1 passed, 0 failed" in out
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="IPC sockets are POSIX only")
 def test_kernels_started_at_once_each_get_their_own_sockets(tmp_path, monkeypatch):
     """Two runs at the same moment (two terminals, or a test beside a course run) must not share

@@ -184,6 +184,7 @@ def test_a_folder_that_cannot_be_written_is_named(tmp_path, monkeypatch):
         D.load_split(False, data_dir=tmp_path / "data", download=True)
 
 
+@pytest.mark.slow
 def test_a_download_is_checked_moved_into_place_and_reuses_the_mirror_that_answered(
     tmp_path, monkeypatch, data_dir, capfd
 ):
@@ -199,7 +200,10 @@ def test_a_download_is_checked_moved_into_place_and_reuses_the_mirror_that_answe
     assert len(images) == 10000
     assert listing(tmp_path / "MNIST" / "raw") == sorted(f"{name}.gz" for name in FILES)
     err = capfd.readouterr().err
-    assert err.count(f"from {silent}\n  failed") == 1  # tried once, not once per file
+    # tried once, not once per file, and it failed once (lines counted apart: a warning printed
+    # by another thread of the busy test process may land between them)
+    assert err.count(f"from {silent}\n") == 1, err
+    assert err.count("  failed: ") == 1, err
     assert err.count(f"from {good}\n  done: ") == 4 and "MNIST: train-images-idx3-ubyte, " in err
 
 
@@ -223,6 +227,7 @@ def test_a_flipped_byte_in_an_unpacked_file_is_caught(tmp_path, data_dir, name):
     D.load_split(True, name=name, data_dir=tmp_path, download=False)  # the others are fine
 
 
+@pytest.mark.slow
 def test_a_recompressed_gz_with_the_right_content_is_accepted(tmp_path, data_dir):
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
@@ -268,6 +273,7 @@ def test_a_corrupted_gz_is_named(tmp_path, data_dir):
         D.load_split(False, data_dir=tmp_path)
 
 
+@pytest.mark.slow
 def test_a_truncated_gz_of_the_other_dataset_is_named(tmp_path, data_dir):
     raw = tmp_path / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)

@@ -34,6 +34,8 @@ def test_accuracy_is_a_staircase_and_the_timings_are_printed_with_their_spread(s
     assert 0.5 < results["accuracy_flat_share"] <= 1.0
     assert set(results["worker_seconds"]) == {"0", "1", "2"}
     assert all(len(runs) == 5 for runs in results["worker_seconds"].values())  # five repeats
+    assert set(results["worker_cpu_seconds"]) == {"0", "1", "2"}
+    assert all(len(runs) == 5 for runs in results["worker_cpu_seconds"].values())
     assert set(results["first_batch_waits"]) == {"False", "True"}
     waits = [s for run in results["first_batch_waits"].values() for s in run]
     assert len(waits) == 10  # five epochs each
@@ -43,6 +45,7 @@ def test_accuracy_is_a_staircase_and_the_timings_are_printed_with_their_spread(s
     text = outputs_of(nb, "worker_seconds = {")
     for workers in (0, 1, 2):
         assert f"num_workers={workers}: median" in text and "over 5 repeats" in text
+    assert text.count("ms per batch, ") == 6 and text.count("cores busy on average") == 3
     verdicts = outputs_of(nb, "def verdict")
     assert "PyTorch threads:" in verdicts
     pairs = [line for line in verdicts.splitlines() if line.startswith("  num_workers=")]
@@ -50,6 +53,7 @@ def test_accuracy_is_a_staircase_and_the_timings_are_printed_with_their_spread(s
     text = outputs_of(nb, "five = Subset(")
     assert "persistent_workers=True : epoch 1 after" in text and "epochs 2-5: median" in text
     assert "in this run, epochs 2-5: " in text
+    assert text.count("of that, in iter() itself: median") == 2  # the handshake, or the start
     assert "the workers' start method in this run: '" in text
     assert "reading one batch through the DataLoader, no workers, took" in outputs_of(
         nb, "step_ms, read_ms"
@@ -102,6 +106,18 @@ def test_a_shuffled_order_is_the_dataloaders_only_after_its_extra_draw(smoke_run
     text = outputs_of(nb, "first_five = list(")
     assert "generator seeded alike: the DataLoader's first 5 batches: False" in text
     assert "one number skipped: the DataLoader's first 5 batches: True" in text
+    text = outputs_of(nb, "for skip_unused in")
+    assert "unused permutation skipped: False; 2.1's epochs replayed: False" in text
+    assert "unused permutation skipped: True; 2.1's epochs replayed: True" in text
+
+
+def test_in_memory_pixels_match_for_every_pixel_value_and_whole_batches_are_shown(smoke_run):
+    _, nb = smoke_run(STEM)
+    text = outputs_of(nb, "every_value = ")
+    assert "same labels, same pixels (within 1e-6): True" in text
+    assert "all 256 pixel values, both ways, the same within 1e-6: True" in text
+    text = outputs_of(nb, "by_batch = BatchSampler(")
+    assert "16 batches; the first, from one call with 64 indices: images (64, 1, 28, 28)" in text
 
 
 def test_the_written_loop_measures_the_validation_loss_as_fit_does(smoke_run):

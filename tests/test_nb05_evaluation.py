@@ -1,15 +1,76 @@
 """Notebook 05 in smoke mode: the numbers it records, its checks against scikit-learn, SciPy and
-PyTorch, the tensor code it writes out (stratified folds, proper scores), its claims."""
+PyTorch, the tensor code it writes out (stratified folds, proper scores), its claims; and, without
+running it, that exercise 1's check accepts correct answers in float32 as well as float64."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import re
+import runpy
+from pathlib import Path
 
+import nbformat
 import pytest
-from conftest import outputs_of
+import torch
+from conftest import NOTEBOOK_DIR, outputs_of
+
+from coursekit import cells
 
 STEM = "05_evaluation"
+WRONG_ANSWERS = Path(__file__).resolve().parent / "wrong_answers" / f"{STEM}.py"
+
+# Right answers to exercise 1 written in other ways than the solution: float32 arithmetic (the
+# check must not demand float64's last digits), NaN-skipping means, a loop over the rows.
+BALANCED_RIGHT = {
+    "float32, the classes with images picked out": """
+def balanced_accuracy(confusion):
+    present = confusion.sum(1) > 0
+    return (confusion.diag()[present] / confusion.sum(1)[present]).mean().item()
+""",
+    "float32, 0/0 recalls skipped by nanmean": """
+def balanced_accuracy(confusion):
+    return (confusion.diag() / confusion.sum(1)).nanmean().item()
+""",
+    "a loop over the rows in Python floats": """
+def balanced_accuracy(confusion):
+    recalls = [row[k].item() / row.sum().item() for k, row in enumerate(confusion) if row.sum()]
+    return sum(recalls) / len(recalls)
+""",
+}
+
+
+def _balanced_check() -> str:
+    nb = nbformat.read(NOTEBOOK_DIR / f"{STEM}.ipynb", as_version=4)
+    for ex in cells.exercises(nb):
+        if "def balanced_accuracy" in cells.source(nb.cells[ex.stub]):
+            return cells.source(nb.cells[ex.check])
+    raise AssertionError("no balanced_accuracy exercise")
+
+
+def _run_balanced_check(answer: str) -> None:
+    """Exercise 1's check on ``answer``, with a made-up test confusion matrix as ``cm``."""
+    gen = torch.Generator().manual_seed(0)
+    cm = torch.randint(0, 4, (10, 10), generator=gen) + torch.diag(torch.arange(950, 1050, 10))
+    recall = cm.diag().double() / cm.sum(1)
+    namespace = {"math": math, "torch": torch, "cm": cm, "recall": recall}
+    namespace["test_accuracy"] = (cm.diag().sum() / cm.sum()).item()
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(answer, namespace)
+        exec(_balanced_check(), namespace)
+
+
+@pytest.mark.parametrize("name", BALANCED_RIGHT)
+def test_the_balanced_accuracy_check_accepts_right_answers_in_float32(name):
+    _run_balanced_check(BALANCED_RIGHT[name])
+
+
+def test_the_balanced_accuracy_check_rejects_every_wrong_answer_kept():
+    for mistake, code in runpy.run_path(str(WRONG_ANSWERS))["WRONG"]["balanced_accuracy"].items():
+        with pytest.raises(Exception):  # noqa: B017 (an AssertionError or what the answer raises)
+            _run_balanced_check(code)
+            pytest.fail(f"accepted: {mistake}")
 
 
 def test_records_the_headline_numbers(smoke_run):

@@ -51,6 +51,7 @@ def in_the_palette(kind: str, colour: str) -> bool:
     return r == g == b or colour[:7].upper() in {c.upper() for c in PALETTE}
 
 
+@pytest.mark.slow
 def test_setup_applies_the_palette_and_importing_helpers_does_not():
     """In a fresh process, so that nothing else has applied the palette before: importing
     helpers (and helpers.plots) leaves matplotlib's colours alone; setup() sets them."""

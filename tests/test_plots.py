@@ -89,6 +89,7 @@ def test_plot_confusion_matrix_draws_on_a_given_axis():
     plt.close(fig)
 
 
+@pytest.mark.slow
 def test_import_helpers_loads_matplotlib_only_at_the_first_plotting_name():
     code = (
         "import sys, helpers; before = 'matplotlib' in sys.modules; "

@@ -74,6 +74,7 @@ def course(tmp_path):
     return nbs
 
 
+@pytest.mark.slow
 def test_index_links_every_notebook_in_order_with_title_and_intro(course, tmp_path):
     pages = site.build_site(sorted(course.glob("*.ipynb")), tmp_path / "site", title="My course")
     assert [p.name for p in pages] == [
@@ -116,6 +117,17 @@ def test_pages_render_outputs_navigation_and_links_between_notebooks(course, tmp
         "https://pytorch.org/x.ipynb",
         "ipynb/02_second.ipynb",
     ]
+
+
+def test_links_to_course_notebooks_and_appendices_point_at_their_pages():
+    body = (
+        '<a href="A1_speed.ipynb#timing">a</a> <a href="../notebooks/03_data.ipynb">b</a> '
+        '<a href="B1_other.ipynb">c</a> <a href="A1_gone.ipynb">d</a>'
+    )
+    assert site.rewrite_links(body, {"A1_speed", "03_data"}) == (
+        '<a href="A1_speed.html#timing">a</a> <a href="03_data.html">b</a> '
+        '<a href="B1_other.ipynb">c</a> <a href="A1_gone.ipynb">d</a>'
+    )
 
 
 def test_rebuilding_removes_pages_of_notebooks_that_are_gone(course, tmp_path):

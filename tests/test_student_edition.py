@@ -234,6 +234,7 @@ def test_the_package_gives_no_answer_away_and_a_planted_one_is_found(package, tm
     assert "copy.ipynb: quotes 09_test exercise 3's teacher's answer" in found
 
 
+@pytest.mark.slow
 def test_the_courses_package_gives_no_answer_away(tmp_path):
     sources = [p for p in NOTEBOOKS if not cells.layout_problems(nbformat.read(p, as_version=4))]
     folder, _ = student.write_package(sources, tmp_path / "student")
@@ -254,6 +255,7 @@ def _anatomy(path):
     return full
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_the_committed_notebook_edition_hides_answers_and_the_grader_finds_every_exercise(path):
     """Without running anything: the edition shows nothing a check or solution printed, and
@@ -305,6 +307,7 @@ def solutions_in(full, edition, ref, skip, own=False):
     return nb
 
 
+@pytest.mark.slow
 def test_one_notebook_graded_for_real(tmp_path, data_dir):
     """One real run (the first notebook in the anatomy): the solutions put in pass, under the
     guard, in smoke mode; the last exercise, left alone, is 'not attempted'."""

@@ -196,8 +196,58 @@ def train_epochs(model, loader, optimizer, epochs, accumulate=1):
 def train_epochs(model, loader, optimizer, epochs, accumulate=1):
     return fit(model, loader, epochs=epochs, optimizer=optimizer, progress=False)["batch_loss"]
 """,
+        "clears .grad only after a step: gradients left by earlier use reach the first step": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    losses = []
+    for _ in range(epochs):
+        for i, (x, y) in enumerate(loader, start=1):
+            loss = criterion(model(x), y)
+            (loss / accumulate).backward()
+            losses.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+    return losses
+""",
+        "sums k losses into one graph and one backward: memory for k batches, not one": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    losses, total = [], 0.0
+    optimizer.zero_grad()
+    for _ in range(epochs):
+        for i, (x, y) in enumerate(loader, start=1):
+            loss = criterion(model(x), y)
+            total = total + loss / accumulate
+            losses.append(loss.item())
+            if i % accumulate == 0:
+                total.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+                total = 0.0
+    return losses
+""",
     },
     "order_experiment": {
+        "one generator for all seeds: each shuffled run after the first gets another order": """
+def order_experiment(order, seeds):
+    images, labels = splits["train"][0][:5000], splits["train"][1][:5000]
+    if order == "sorted":
+        by_label = torch.argsort(labels, stable=True)
+        images, labels = images[by_label], labels[by_label]
+    accuracies, g = [], torch.Generator().manual_seed(seeds[0])
+    for s in seeds:
+        torch.manual_seed(s)
+        model = Net().to(dev)
+        batches = InMemoryLoader(images, labels, batch_size=64, shuffle=order == "shuffled",
+                                 generator=g, device=dev)
+        fit(model, batches, epochs=1, optimizer=torch.optim.Adam(model.parameters(), lr=1e-3),
+            progress=False)
+        accuracies.append(evaluate(model, InMemoryLoader(*splits["val"], device=dev))["accuracy"])
+    return accuracies
+""",
         "accuracy measured on the training images, not the validation images": """
 def order_experiment(order, seeds):
     images, labels = splits["train"][0][:5000], splits["train"][1][:5000]
@@ -320,6 +370,12 @@ def order_experiment(order, seeds):
 """,
     },
     "initial_loss": {
+        "model.eval() for the measurement, and the model left in eval mode": """
+@torch.no_grad()
+def initial_loss(model, x, y):
+    model.eval()
+    return float(nn.functional.cross_entropy(model(x), y))
+""",
         "softmax twice: cross_entropy fed probabilities instead of logits": """
 @torch.no_grad()
 def initial_loss(model, x, y):

@@ -38,22 +38,26 @@ conf_before = logits.softmax(1).max(1).values
 conf_after = {conf_after}
 ece_before = hm.expected_calibration_error(conf_before, right)
 ece_after = {ece_after}
-resample_gen, drops = torch.Generator().manual_seed(seed), []
-for _ in range(n_boot):
-    i = {resample}
+drops = torch.zeros({resamples}, dtype=torch.float64)
+for b in range({resamples}):
+    i = resample(b)
+    j = {other}
     before_i = hm.expected_calibration_error(conf_before[i], right[i])
-    after_i = hm.expected_calibration_error(conf_after[i], right[i])
-    drops.append({drop})
-quantiles = torch.tensor([0.025, 0.975], dtype=torch.float64)
-drop_interval = tuple(torch.tensor(drops, dtype=torch.float64).quantile(quantiles).tolist())
+    after_j = hm.expected_calibration_error(conf_after[j], right[j])
+    drops[b] = {drop}
+quantiles = torch.tensor({quantiles}, dtype=torch.float64)
+drop_interval = {interval}
 improved = drop_interval[0] > 0
 """
 _TEMPERATURE_RIGHT = {
     "loss": "nn.functional.cross_entropy(logits / t, targets)",
     "conf_after": "(logits / temperature).softmax(1).max(1).values",
     "ece_after": "hm.expected_calibration_error(conf_after, right)",
-    "resample": "torch.randint(n, (n,), generator=resample_gen)",
-    "drop": "before_i - after_i",
+    "resamples": "n_boot",
+    "other": "i",
+    "drop": "before_i - after_j",
+    "quantiles": "[0.025, 0.975]",
+    "interval": "tuple(drops.quantile(quantiles).tolist())",
 }
 
 
@@ -71,6 +75,9 @@ WRONG = {
         ),
         "a class without images counted as recall 0": _BALANCED.format(
             value="(confusion.diag() / images.clamp(min=1)).double().mean().item()"
+        ),
+        "the classes with recall 0 left out along with those without images": _BALANCED.format(
+            value="(lambda r: r[r > 0].mean().item())(confusion.diag() / confusion.sum(1))"
         ),
         "a class without images left in: 0/0 is NaN": _BALANCED.format(
             value="(confusion.diag() / images).double().mean().item()"
@@ -117,9 +124,18 @@ def wilson_interval(correct, n, z=1.96):
             ece_after="hm.expected_calibration_error((val_logits / temperature).softmax(1)"
             ".max(1).values, (val_logits.argmax(1) == val_targets).double())"
         ),
-        "resampled without replacement: every resample is the whole test set": _temperature(
-            resample="torch.randperm(n, generator=resample_gen)"
+        "unpaired: the ECE after measured on another resample than the ECE before": _temperature(
+            other="resample(n_boot + b)"
         ),
-        "the interval of the ECE after, not of the drop": _temperature(drop="after_i"),
+        "the drops of the ECE after alone, not of the drop": _temperature(drop="after_j"),
+        "100 resamples, a number typed in instead of n_boot": _temperature(resamples="100"),
+        "a 90% interval": _temperature(quantiles="[0.05, 0.95]"),
+        "a normal interval from the drops' mean and SD": _temperature(
+            interval="(drops.mean().item() - 1.96 * drops.std().item(), "
+            "drops.mean().item() + 1.96 * drops.std().item())"
+        ),
+        "the interval typed in as (-1, 1), so nothing is ever improved": _temperature(
+            interval="(-1.0, 1.0)"
+        ),
     },
 }

@@ -27,7 +27,7 @@ _BATCHES = """
 def mlp_step(batch_size):
     torch.manual_seed(seed)
     model = Net().to(dev)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = {optimizer}
     x = torch.randn({size}, 1, 28, 28, device=dev)
     y = torch.randint(0, 10, ({size},), device=dev)
 
@@ -38,19 +38,23 @@ def mlp_step(batch_size):
     return step
 
 
-batch_sizes = [16, 64, 256, 1024]
-mlp_times = interleaved({{b: mlp_step(b) for b in batch_sizes}}, repeats, steps)
+batch_sizes = [16, 64, 256, 1024, 4096]
+mlp_times = interleaved({{b: mlp_step(b) for b in batch_sizes}}, repeats, round_ms)
 per_image_mlp = {{b: {summary} for b in batch_sizes}}
-beaten = {{
-    b: any(per_image_mlp[c][2] < per_image_mlp[b][0] for c in batch_sizes if c > b)
+beaten = [
+    b
     for b in batch_sizes
-}}
-plateau = next(b for b in batch_sizes if not beaten[b])
+    if any(per_image_mlp[c][2] < per_image_mlp[b][0] for c in batch_sizes if c > b)
+]
+plateau = next(b for b in batch_sizes if b not in beaten)
+{last}
 """
 _BATCHES_RIGHT = {
+    "optimizer": "torch.optim.Adam(model.parameters(), lr=1e-3)",
     "size": "batch_size",
     "train": "optimizer.zero_grad(); loss.backward(); optimizer.step()",
-    "summary": "tuple(q / b for q in quartiles(mlp_times[b]))",
+    "summary": 'tuple(q / b for q in quartiles(mlp_times[b]["cpu"]))',
+    "last": "plateau = None if plateau == batch_sizes[-1] else plateau",
 }
 
 
@@ -67,7 +71,8 @@ def steps_to_pay_back(compile_seconds, eager, compiled):
 
 pay_back = None
 if compile_times is not None:
-    eager_q, compiled_q = quartiles(compile_times["eager"]), quartiles(compile_times["compiled"])
+    eager_q = quartiles(compile_times["eager"]["wall"])
+    compiled_q = quartiles(compile_times["compiled"]["wall"])
     pay_back = steps_to_pay_back(compile_seconds, eager_q, compiled_q)
 """
 _PAY_BACK_RIGHT = {
@@ -93,15 +98,33 @@ WRONG = {
         ),
         "no warm-up calls: the first call's one-off work is timed": _timer(warmup="0"),
         "the total time of the timed calls, not the time per call": _timer(per="1"),
+        "one call too many in the denominator": _timer(per="(steps + 1)"),
     },
     "mlp_step": {
         "the forward pass only: no backward pass, no update": _batches(train="pass"),
+        "backward but no optimizer.step(): the weights never move": _batches(
+            train="optimizer.zero_grad(); loss.backward()"
+        ),
+        "plain SGD instead of Adam": _batches(
+            optimizer="torch.optim.SGD(model.parameters(), lr=1e-3)"
+        ),
         "seconds per step, not per image": _batches(
-            summary="tuple(q for q in quartiles(mlp_times[b]))"
+            summary='tuple(q for q in quartiles(mlp_times[b]["cpu"]))'
         ),
         "the batch size ignored: always 64 images": _batches(size="64"),
         "the median first, then the quartiles": _batches(
-            summary="(lambda q: (q[1], q[0], q[2]))([q / b for q in quartiles(mlp_times[b])])"
+            summary="(lambda q: (q[1], q[0], q[2]))"
+            '([q / b for q in quartiles(mlp_times[b]["cpu"])])'
+        ),
+        "(min, median, max) instead of the quartiles": _batches(
+            summary="(lambda s: (min(s), statistics.median(s), max(s)))"
+            '([t / b for t in mlp_times[b]["cpu"]])'
+        ),
+        "one round's time copied three times: no spread": _batches(
+            summary='(mlp_times[b]["cpu"][0] / b,) * 3'
+        ),
+        "the largest batch size, since it is the cheapest per image": _batches(
+            last="plateau = batch_sizes[-1]"
         ),
     },
     "steps_to_pay_back": {
