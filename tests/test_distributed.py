@@ -116,6 +116,7 @@ def test_launch_refuses_a_missing_script(tmp_path):
         launch(tmp_path / "nope.py")
 
 
+@pytest.mark.slow  # torchrun
 def test_a_hung_job_is_killed_at_the_timeout(tmp_path):
     script = tmp_path / "hang.py"
     script.write_text("import time\ntime.sleep(600)\n")
@@ -127,6 +128,7 @@ def test_a_hung_job_is_killed_at_the_timeout(tmp_path):
     assert alive.stdout.strip() == "", "a rank of the killed job is still running"
 
 
+@pytest.mark.slow  # torchrun
 def test_a_failing_rank_is_named_with_its_error(tmp_path):
     script = tmp_path / "fail.py"
     script.write_text(
@@ -165,6 +167,7 @@ def world_of_one():
         dist.destroy_process_group()
 
 
+@pytest.mark.slow  # trains on MNIST
 def test_train_logs_once_per_epoch_checkpoints_and_resumes_exactly(
     world_of_one, mnist_splits, data_dir, tmp_path, capsys, monkeypatch
 ):
