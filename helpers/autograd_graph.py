@@ -7,10 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
-import torch
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from torch import Tensor
 
 from .plots import COLORS
 
@@ -73,11 +71,8 @@ def draw_graph(
     for parent, child in edges:
         ax.annotate("", xy=pos[child], xytext=pos[parent], arrowprops=arrow)
     for node, (x, y) in pos.items():
-        box = {
-            "boxstyle": "round",
-            "ec": "grey",
-            "fc": LEAF_COLOUR if is_leaf_node(node) else NODE_COLOUR,
-        }
+        fill = LEAF_COLOUR if is_leaf_node(node) else NODE_COLOUR
+        box = {"boxstyle": "round", "ec": "grey", "fc": fill}
         ax.text(x, y, node_label(node, names), ha="center", va="center", fontsize=9, bbox=box)
     ax.set(
         xlim=(-width / 2 - 0.2, width / 2 + 0.2), ylim=(-depth + 0.5, 0.5), xticks=[], title=title
@@ -89,17 +84,3 @@ def draw_graph(
     ax.plot([], [], "s", color=LEAF_COLOUR, ms=10, label="leaf: AccumulateGrad into .grad")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=8, frameon=False)
     return fig
-
-
-def saved_tensor_shapes(fn: Any, *args: Any) -> tuple[Any, list[tuple[int, ...]]]:
-    """``(fn(*args), the shapes of the tensors autograd saved for backward, in order)``: each
-    passes once through the pack hook of ``torch.autograd.graph.saved_tensors_hooks``."""
-    shapes: list[tuple[int, ...]] = []
-
-    def pack(t: Tensor) -> Tensor:
-        shapes.append(tuple(t.shape))
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn(*args)
-    return out, shapes

@@ -73,15 +73,11 @@ def roc_curve(scores: Tensor, targets: Tensor) -> tuple[Tensor, ...]:
     return fpr, tpr, F.pad(thresholds, (1, 0), value=math.inf)
 
 
-def auc(x: Tensor, y: Tensor) -> float:
-    """Area under the curve through the points ``(x[i], y[i])`` (trapezoids); ``x`` monotonic."""
-    return abs(float(torch.trapezoid(y.double(), x.double())))
-
-
 def roc_auc(scores: Tensor, targets: Tensor) -> float:
-    """Area under the ROC curve: the chance that a random positive scores higher than a random
-    negative (ties count one half)."""
-    return auc(*roc_curve(scores, targets)[:2])
+    """Area under the ROC curve (trapezoids): the chance that a random positive scores higher
+    than a random negative (ties count one half)."""
+    fpr, tpr, _ = roc_curve(scores, targets)
+    return float(torch.trapezoid(tpr, fpr))
 
 
 def roc_auc_ovr(probs: Tensor, targets: Tensor, average: str | None = "macro") -> Tensor | float:
