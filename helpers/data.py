@@ -158,17 +158,11 @@ def fast_loaders(
     """An :class:`InMemoryLoader` per split: the training one shuffled by ``generator``, the
     others in order."""
     mean, std = normalization(name)
+    common = {"generator": generator, "device": device, "mean": mean, "std": std}
     return {
-        split: InMemoryLoader(
-            images,
-            labels,
-            batch_size=batch_size if split == "train" else eval_batch_size,
-            shuffle=split == "train",
-            generator=generator,
-            device=device,
-            mean=mean,
-            std=std,
-        )
+        split: InMemoryLoader(images, labels, batch_size=batch_size, shuffle=True, **common)
+        if split == "train"
+        else InMemoryLoader(images, labels, batch_size=eval_batch_size, **common)
         for split, (images, labels) in splits.items()
     }
 

@@ -32,8 +32,7 @@ WRONG = COLORS["vermillion"]  # marks a wrong prediction, beside black for a rig
 
 def use_course_style() -> None:
     """Make :data:`PALETTE` matplotlib's colour cycle and ``viridis`` its colour map (``setup()``
-    calls this), and show figures inline in a notebook even where ``MPLBACKEND=Agg`` was set for
-    headless runs: the kernel inherits that variable, and every figure would vanish."""
+    calls this); show figures inline in a kernel that inherited ``MPLBACKEND=Agg``."""
     mpl.rcParams["axes.prop_cycle"] = cycler(color=list(PALETTE))
     mpl.rcParams["image.cmap"] = "viridis"
     try:
@@ -102,9 +101,8 @@ def show_images(
 def plot_confusion_matrix(
     confusion: Tensor, *, normalize: bool = False, title: str | None = None, ax: Axes | None = None
 ) -> Figure:
-    """A confusion matrix (rows: true class) as an annotated heat map, on ``ax`` if given; with
-    ``normalize``, in % of each row (the diagonal is then each class's recall). The square-root
-    colour scale keeps the small mistakes visible beside the large diagonal."""
+    """A confusion matrix (rows: true class) as an annotated heat map, on ``ax`` if given, in % of
+    each row with ``normalize``; a square-root colour scale keeps small mistakes visible."""
     values = confusion.detach().cpu().double()
     if normalize:
         values = 100 * values / values.sum(1, keepdim=True).clamp(min=1)
