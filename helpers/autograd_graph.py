@@ -24,7 +24,6 @@ def is_leaf_node(node: Any) -> bool:
 def graph_layers(root: Any) -> tuple[list[list[Any]], list[tuple[Any, Any]]]:
     """The nodes below ``root`` (a tensor's ``grad_fn``) by depth, the longest path from
     ``root``, so that every edge points down; and the edges ``(node, child)``."""
-    # a common slip: a tensor's grad_fn is None when no input of it requires a gradient
     assert root is not None, "root is None: pass the grad_fn of a tensor computed with autograd"
     depth, edges, stack = {root: 0}, [], [root]
     while stack:
@@ -74,9 +73,8 @@ def draw_graph(
         fill = LEAF_COLOUR if is_leaf_node(node) else NODE_COLOUR
         box = {"boxstyle": "round", "ec": "grey", "fc": fill}
         ax.text(x, y, node_label(node, names), ha="center", va="center", fontsize=9, bbox=box)
-    ax.set(
-        xlim=(-width / 2 - 0.2, width / 2 + 0.2), ylim=(-depth + 0.5, 0.5), xticks=[], title=title
-    )
+    half = width / 2 + 0.2
+    ax.set(xlim=(-half, half), ylim=(-depth + 0.5, 0.5), xticks=[], title=title)
     ax.set_yticks([-d for d in range(depth)], [str(d) for d in range(depth)])
     ax.set_ylabel("backward steps from the root")
     ax.spines[["top", "right", "bottom"]].set_visible(False)

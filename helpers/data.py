@@ -178,9 +178,8 @@ def dataloaders(
     eval_batch_size: int = 1000,
     download: bool = True,
 ) -> dict[str, DataLoader]:
-    """The standard path: ``DataLoader`` over torchvision datasets with ``ToTensor`` +
-    ``Normalize``, split as :func:`mnist_splits` does; the training loader shuffles with
-    ``generator``."""
+    """``DataLoader`` s over torchvision's datasets with ``ToTensor`` + ``Normalize``, split as
+    :func:`mnist_splits` does; the training loader shuffles with ``generator``."""
     from torchvision import transforms
 
     mean, std = normalization(name)

@@ -50,11 +50,8 @@ def cleanup() -> None:
 
 def print0(*args: Any, **kwargs: Any) -> None:
     """``print`` on rank 0 only (or outside a process group), flushed, so N processes log once."""
-    if dist.is_available() and dist.is_initialized():
-        rank = dist.get_rank()
-    else:
-        rank = int(os.environ.get("RANK", "0"))
-    if rank == 0:
+    in_group = dist.is_available() and dist.is_initialized()
+    if (dist.get_rank() if in_group else int(os.environ.get("RANK", "0"))) == 0:
         print(*args, **{"flush": True, **kwargs})
 
 

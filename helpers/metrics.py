@@ -138,9 +138,8 @@ def bootstrap_interval(
 
 
 def mcnemar(correct_a: Tensor, correct_b: Tensor) -> dict[str, int | float]:
-    """McNemar's exact test of two models right or wrong on the same examples: were they equally
-    good, ``only_a`` (A right, B wrong) would be binomial(``only_a + only_b``, 1/2). The two-sided
-    p-value is ``scipy.stats.binomtest``'s."""
+    """McNemar's exact test on the same examples: if models A and B were equally good, ``only_a``
+    (A right, B wrong) would be binomial(``only_a + only_b``, 1/2); p as ``stats.binomtest``."""
     a, b = correct_a.cpu().bool(), correct_b.cpu().bool()
     only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
     n = only_a + only_b

@@ -9,9 +9,8 @@ from torch import Tensor, nn
 
 
 class Net(nn.Module):
-    """The source article's MLP, 784 -> 128 -> 64 -> 10 with ReLU (109,386 parameters), as in
-    notebook 01 but flattening with ``flatten(1)``: ``view(-1, 784)`` would turn 4 colour images
-    ``[4, 3, 28, 28]`` into 12 rows without a word."""
+    """The source article's MLP, 784 -> 128 -> 64 -> 10 with ReLU (109,386 parameters), flattening
+    with ``flatten(1)``: ``view(-1, 784)`` would silently turn 4 colour images into 12 rows."""
 
     def __init__(self):
         super().__init__()

@@ -87,9 +87,8 @@ def lr_trace(
     steps: int,
     metrics: Sequence[float] | None = None,
 ) -> list[float]:
-    """The rate at each of ``steps`` steps, from ``lr``, under the scheduler that
-    ``make_scheduler(optimizer)`` builds (None: constant); ``ReduceLROnPlateau`` reads
-    ``metrics``, one value per step."""
+    """The rate at each of ``steps`` steps from ``lr`` under ``make_scheduler(optimizer)`` (None:
+    constant); ``ReduceLROnPlateau`` reads ``metrics``, one value per step."""
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
     scheduler = make_scheduler(optimizer) if make_scheduler else None
     rates = []

@@ -53,9 +53,8 @@ def plot_history(history: Mapping, *, title: str | None = None) -> Figure:
         prefix = f"{label}: " if label else ""
         for ax, key, scale in zip(axes, ("loss", "acc"), (1, 100)):
             train, val = h[f"train_{key}"], h[f"val_{key}"]
-            ax.plot(
-                h["epoch"], [v * scale for v in train], "--", color=f"C{i}", label=f"{prefix}train"
-            )
+            values = [v * scale for v in train]
+            ax.plot(h["epoch"], values, "--", color=f"C{i}", label=f"{prefix}train")
             if not all(math.isnan(v) for v in val):  # fit had a validation set
                 values = [v * scale for v in val]
                 ax.plot(h["epoch"], values, "-o", ms=3, color=f"C{i}", label=f"{prefix}validation")

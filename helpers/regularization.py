@@ -1,6 +1,5 @@
-"""Remedies for overfitting that PyTorch does not build in: an L1 penalty, and augmentation that
-draws its own random parameters for every image of a batch (``v2.RandomAffine`` draws one set per
-call, so it turns a whole batch by the same angle)."""
+"""Remedies for overfitting PyTorch does not build in: an L1 penalty, and augmentation with random
+parameters for every image of a batch (``v2.RandomAffine`` turns a whole batch by one angle)."""
 
 from __future__ import annotations
 

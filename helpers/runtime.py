@@ -34,8 +34,7 @@ def get_device(device: str | torch.device = "auto") -> torch.device:
     kind, colon, index = str(device).partition(":")
     if kind not in DEVICES or (colon and (kind != "cuda" or not index.isdigit())):
         raise ValueError(f"device must be one of {list(DEVICES)} or 'cuda:N', got {device!r}")
-    cuda = torch.cuda.is_available()
-    mps = torch.backends.mps.is_available()
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
     if kind == "auto":
         return torch.device("cuda" if cuda else "mps" if mps else "cpu")
     if (kind == "cuda" and not cuda) or (kind == "mps" and not mps):

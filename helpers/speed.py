@@ -136,10 +136,10 @@ def train_to_target(
     checks_per_epoch: int = 4,
     bf16: bool = False,
 ) -> dict:
-    """Train ``epochs`` (a fraction is allowed) with Adam and one cycle up to ``max_lr``, checking
-    the validation accuracy ``checks_per_epoch`` times an epoch until it reaches ``target``.
-    Returns ``seconds_to_target``, ``epochs_to_target`` (None if never), the ``checks`` (epochs,
-    seconds, accuracy), ``steps``, ``wall``, ``cpu`` and ``load``."""
+    """Train ``epochs`` (a fraction is allowed), Adam with one cycle up to ``max_lr``, checking the
+    validation accuracy ``checks_per_epoch`` times an epoch until it reaches ``target``. Returns
+    ``seconds_to_target``, ``epochs_to_target`` (None if never), the ``checks`` (epochs, seconds,
+    accuracy), and the run's ``steps``, ``wall``, ``cpu`` and ``load``."""
     device, per_epoch = next(model.parameters()).device, len(train_loader)
     assert per_epoch > 0, "train_loader yields no batch"  # the loop would wait forever
     steps, check_every = max(1, round(epochs * per_epoch)), max(1, per_epoch // checks_per_epoch)

@@ -46,12 +46,9 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable | None = None
     """Mean loss and accuracy (in [0, 1]) of ``model`` on ``loader``, in eval mode, without
     gradients: ``{"loss": ..., "accuracy": ..., "n": ...}``."""
     logits, targets = predict(model, loader)
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    return {
-        "loss": float(loss_fn(logits, targets)),
-        "accuracy": float((logits.argmax(1) == targets).float().mean()),
-        "n": len(targets),
-    }
+    loss = (loss_fn or nn.CrossEntropyLoss())(logits, targets)
+    accuracy = (logits.argmax(1) == targets).float().mean()
+    return {"loss": float(loss), "accuracy": float(accuracy), "n": len(targets)}
 
 
 class EarlyStopping:
@@ -150,11 +147,9 @@ def fit(
     """Train ``model`` for ``epochs`` passes over ``train_loader``; return the history, one value
     per epoch for each of ``HISTORY_KEYS`` (``val_*`` NaN without ``val_loader``; ``batch_loss``
     one per step). Defaults: Adam, lr 1e-3, cross-entropy. ``scheduler`` steps every batch;
-    ``penalty(model)`` is added to the loss.
-
-    A NaN or infinite loss raises :class:`TrainingDiverged`, checked every ``check_every`` steps
-    before ``backward``: 1 on a CPU; 32 on CUDA (so the CPU does not wait for the GPU each step;
-    up to 31 steps may then follow the bad one)."""
+    ``penalty(model)`` is added to the loss. A NaN or infinite loss raises
+    :class:`TrainingDiverged`, checked every ``check_every`` steps before ``backward``: 1 on a
+    CPU; 32 on CUDA, so that the CPU need not wait for the GPU (up to 31 steps may follow)."""
     if early_stopping and early_stopping.monitor.startswith("val") and val_loader is None:
         raise ValueError(
             f"early_stopping monitors {early_stopping.monitor!r}, which needs a val_loader"
