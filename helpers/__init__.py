@@ -1,10 +1,6 @@
-"""Shared code for the PyTorch MNIST course: ``from helpers import fit, mnist_splits, ...``.
-
-Each notebook writes an idea out first; these serve reuse. This file is the table of contents:
-every name a notebook imports, and the module (one concern each) that defines it. A module is
-imported the first time one of its names is asked for, so a process that only trains never
-loads matplotlib or torchvision. Machinery no lesson teaches lives in ``helpers/_internal/``.
-"""
+"""Shared code for the course: ``from helpers import fit, mnist_splits, ...``. The table below
+names the module of each exported name; a module is imported when one of its names is first
+asked for (training alone never loads matplotlib). Machinery lives in ``helpers/_internal/``."""
 
 import importlib
 from typing import Any
@@ -16,19 +12,17 @@ _MODULES = {
     "load_split mnist_dataset mnist_splits normalization split_indices",
     "models": "Net mlp small_cnn LeNet conv_bn ResidualBlock modern_cnn pytorch_example_net "
     "count_parameters",
-    "training": "fit evaluate predict adam EarlyStopping TrainingDiverged History",
+    "training": "fit evaluate predict adam EarlyStopping TrainingDiverged",
     "checkpoints": "save_checkpoint load_checkpoint CheckpointError",
     "gradients": "max_abs_diff compare_grads",
-    "autograd_graph": "draw_graph graph_size saved_tensor_shapes",
+    "autograd_graph": "draw_graph graph_size",
     "plots": "COLORS PALETTE WRONG plot_history show_images plot_confusion_matrix",
-    "optim": "lr_range_test range_test_pick lr_trace smooth plot_curves plot_race colors_for",
-    "metrics": "confusion_matrix precision_recall_f1 roc_curve auc roc_auc roc_auc_ovr "
-    "precision_recall_curve average_precision normal_interval bootstrap_interval mcnemar "
-    "calibration_bins expected_calibration_error",
-    "regularization": "weight_values l1_penalty affine_batch RandomAffineBatch PerSample "
-    "augmentation MNIST_BACKGROUND",
+    "optim": "lr_range_test range_test_pick lr_trace smooth plot_race colors_for",
+    "metrics": "confusion_matrix precision_recall_f1 roc_curve roc_auc_ovr precision_recall_curve "
+    "average_precision normal_interval bootstrap_interval mcnemar expected_calibration_error",
+    "regularization": "l1_penalty RandomAffineBatch PerSample augmentation MNIST_BACKGROUND",
     "experiments": "Config Harness mean_std summarise format_table",
-    "distributed": "init_distributed cleanup is_rank0 print0 shard_indices",
+    "distributed": "init_distributed cleanup print0 shard_indices",
     "_internal.torchrun": "launch DistributedRunError PROJECT_ROOT",
     "_internal.machine": "machine_summary",
     "speed": "Stopwatch time_per_step seconds_per_image channels_last native_bf16 autocast_bf16 "

@@ -7,10 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
-import torch
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from torch import Tensor
 
 from .plots import COLORS
 
@@ -26,7 +24,6 @@ def is_leaf_node(node: Any) -> bool:
 def graph_layers(root: Any) -> tuple[list[list[Any]], list[tuple[Any, Any]]]:
     """The nodes below ``root`` (a tensor's ``grad_fn``) by depth, the longest path from
     ``root``, so that every edge points down; and the edges ``(node, child)``."""
-    # a common slip: a tensor's grad_fn is None when no input of it requires a gradient
     assert root is not None, "root is None: pass the grad_fn of a tensor computed with autograd"
     depth, edges, stack = {root: 0}, [], [root]
     while stack:
@@ -73,15 +70,11 @@ def draw_graph(
     for parent, child in edges:
         ax.annotate("", xy=pos[child], xytext=pos[parent], arrowprops=arrow)
     for node, (x, y) in pos.items():
-        box = {
-            "boxstyle": "round",
-            "ec": "grey",
-            "fc": LEAF_COLOUR if is_leaf_node(node) else NODE_COLOUR,
-        }
+        fill = LEAF_COLOUR if is_leaf_node(node) else NODE_COLOUR
+        box = {"boxstyle": "round", "ec": "grey", "fc": fill}
         ax.text(x, y, node_label(node, names), ha="center", va="center", fontsize=9, bbox=box)
-    ax.set(
-        xlim=(-width / 2 - 0.2, width / 2 + 0.2), ylim=(-depth + 0.5, 0.5), xticks=[], title=title
-    )
+    half = width / 2 + 0.2
+    ax.set(xlim=(-half, half), ylim=(-depth + 0.5, 0.5), xticks=[], title=title)
     ax.set_yticks([-d for d in range(depth)], [str(d) for d in range(depth)])
     ax.set_ylabel("backward steps from the root")
     ax.spines[["top", "right", "bottom"]].set_visible(False)
@@ -89,17 +82,3 @@ def draw_graph(
     ax.plot([], [], "s", color=LEAF_COLOUR, ms=10, label="leaf: AccumulateGrad into .grad")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=8, frameon=False)
     return fig
-
-
-def saved_tensor_shapes(fn: Any, *args: Any) -> tuple[Any, list[tuple[int, ...]]]:
-    """``(fn(*args), the shapes of the tensors autograd saved for backward, in order)``: each
-    passes once through the pack hook of ``torch.autograd.graph.saved_tensors_hooks``."""
-    shapes: list[tuple[int, ...]] = []
-
-    def pack(t: Tensor) -> Tensor:
-        shapes.append(tuple(t.shape))
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = fn(*args)
-    return out, shapes

@@ -1,6 +1,5 @@
-"""Checkpoints: ``state_dict``s written atomically and read back with
-``torch.load(..., weights_only=True)``, so that training can stop and resume exactly.
-"""
+"""Checkpoints: ``state_dict``s written atomically and read back with ``weights_only=True``, so
+that training can stop and resume exactly."""
 
 from __future__ import annotations
 
@@ -20,8 +19,8 @@ CHECKPOINT_FORMAT = 1
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint cannot be used: truncated, corrupted, not a checkpoint, refused as unsafe, or
-    made for another model or optimizer; the message names the file and says what to do."""
+    """A checkpoint cannot be used (damaged, unsafe, or for another model); the message names the
+    file and says what to do."""
 
 
 def save_checkpoint(
@@ -34,15 +33,9 @@ def save_checkpoint(
     epoch: int | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write everything needed to resume training to ``path``, atomically; return the path.
-
-    State_dicts and plain data only, so :func:`load_checkpoint` can read them with
-    ``weights_only=True``: the ``model``'s weights and, when given, the ``optimizer``'s state
-    (Adam's moments), the ``scheduler``'s position, the shuffling ``generator``'s state (the
-    batch order to come), the finished ``epoch`` s, ``extra`` (a history, say), and PyTorch's
-    global random states (dropout). A crash or a full disk mid-write ("no space left on
-    device") leaves the previous checkpoint intact, never a half-written one.
-    """
+    """Write what resuming needs to ``path`` and return it: the state_dicts of the objects given,
+    the ``generator``'s state (the batch order to come), ``epoch``, ``extra`` and PyTorch's
+    random states, as plain data. Atomic: a crash or full disk keeps the previous file intact."""
     state: dict[str, Any] = {"format": CHECKPOINT_FORMAT, "model": model.state_dict()}
     state.update(epoch=epoch, extra=extra or {}, torch_rng=torch.get_rng_state())
     for name, obj in (("optimizer", optimizer), ("scheduler", scheduler)):
@@ -68,14 +61,8 @@ def load_checkpoint(
     map_location: str | torch.device = "cpu",
 ) -> dict[str, Any]:
     """Restore a checkpoint of :func:`save_checkpoint` into the objects given; return it (with
-    ``"epoch"`` and ``"extra"``).
-
-    ``weights_only=True`` accepts only tensors and plain data: a tampered file cannot run code.
-    Tensors go to ``map_location``, then into the model wherever it is. Each object's own
-    ``load_state_dict`` checks the fit (strict: every weight present, with its shape); if one
-    refuses, those already loaded are put back, so a checkpoint of another model or optimizer
-    changes nothing, and :class:`CheckpointError` names the file and what did not fit.
-    """
+    ``"epoch"`` and ``"extra"``). ``weights_only=True``: a tampered file cannot run code. If any
+    object's ``load_state_dict`` refuses, all are put back and :class:`CheckpointError` says why."""
     path = Path(path)
     state = _read(path, map_location)
     objects = [o for o in (model, optimizer, scheduler) if o is not None]
@@ -117,8 +104,8 @@ def load_checkpoint(
 
 
 def _check_optimizer(optimizer: torch.optim.Optimizer, saved_class: str | None) -> None:
-    """PyTorch checks that the saved parameter groups have the optimizer's sizes, not its kind
-    nor each moment's shape: a mismatch would fail only at the next step, far from its cause."""
+    """PyTorch checks the parameter groups' sizes, not the optimizer's kind nor each moment's
+    shape: a mismatch would fail only at the next step, far from its cause."""
     if saved_class not in (None, type(optimizer).__name__):
         raise ValueError(f"it holds the state of {saved_class}, not {type(optimizer).__name__}")
     for param, moments in optimizer.state.items():
@@ -129,7 +116,7 @@ def _check_optimizer(optimizer: torch.optim.Optimizer, saved_class: str | None) 
 
 def _read(path: Path, map_location: str | torch.device) -> dict[str, Any]:
     """``torch.load(path, weights_only=True)``; a damaged, unsafe or foreign file raises
-    :class:`CheckpointError` (a missing one ``FileNotFoundError``)."""
+    :class:`CheckpointError`."""
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except OSError:

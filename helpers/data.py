@@ -1,18 +1,7 @@
-"""MNIST (and Fashion-MNIST): where it lives, the train/validation split, and two ways to batch it.
-
-The data root is the ``data_dir`` argument, else the ``COURSE_DATA_DIR`` environment variable,
-else ``data/`` in the project. Missing files are downloaded there, and every file is checked when
-read; a missing or damaged one raises :class:`DataError` naming it (the machinery is in
-``helpers/_internal/mnist_files.py``).
-
-Two batch paths:
-
-* :func:`mnist_dataset` / :func:`dataloaders`: torchvision's dataset and a ``DataLoader``, one
-  PIL image and one ``ToTensor`` call per sample (what the notebooks teach first);
-* :func:`mnist_splits` / :class:`InMemoryLoader`: the whole split as one ``uint8`` tensor on the
-  chosen device, scaled and normalized one batch at a time, shuffled by a seeded
-  ``torch.Generator``. Several times faster on a CPU, and the data stays on the GPU.
-"""
+"""MNIST (and Fashion-MNIST): where it lives, the train/validation split, two ways to batch it:
+torchvision's dataset and a ``DataLoader`` (one PIL image per sample, taught first), or the whole
+split as one ``uint8`` tensor, batched by :class:`InMemoryLoader` (several times faster on a CPU).
+A missing or damaged file raises :class:`DataError` naming it (``_internal/mnist_files.py``)."""
 
 from __future__ import annotations
 
@@ -48,9 +37,8 @@ def load_split(
     data_dir: str | os.PathLike | None = None,
     download: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One official split as ``(images uint8 [N, 28, 28], labels int64 [N])``: 60,000 training
-    or 10,000 test images, read from the IDX files (a header, then one byte per pixel or
-    label)."""
+    """One official split, 60,000 training or 10,000 test images, read from the IDX files:
+    ``(images uint8 [N, 28, 28], labels int64 [N])``."""
     files = find_files(name, data_root(data_dir), download)
     prefix = "train" if train else "t10k"
     images = read_idx(files[f"{prefix}-images-idx3-ubyte"], name)
@@ -75,11 +63,8 @@ def mnist_dataset(
 def split_indices(
     n: int, val_size: int = 5000, split_seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """A fixed random train/validation split of ``range(n)``: ``(train_idx, val_idx)``.
-
-    It depends on ``split_seed`` only, not on the training seed, so every run and every model
-    is selected on the same validation images.
-    """
+    """A fixed random train/validation split of ``range(n)``: ``(train_idx, val_idx)``. It depends
+    on ``split_seed`` only, so every run and model is selected on the same validation images."""
     if not 0 <= val_size < n:
         raise ValueError(f"val_size must be smaller than the {n} training images, got {val_size}")
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(split_seed))
@@ -94,11 +79,8 @@ def mnist_splits(
     split_seed: int = 0,
     download: bool = True,
 ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """``{"train", "val", "test"}`` -> ``(images uint8 [N, 28, 28], labels int64 [N])``.
-
-    55,000/5,000 train/validation from the official training set by default; the official
-    10,000 test images are kept apart for final numbers only.
-    """
+    """``{"train", "val", "test"}`` -> ``(images uint8 [N, 28, 28], labels int64 [N])``: by
+    default 55,000/5,000 from the official training set, and the official 10,000 test images."""
     images, labels = load_split(True, name, data_dir, download)
     train_idx, val_idx = split_indices(len(images), val_size, split_seed)
     return {
@@ -114,14 +96,9 @@ def normalization(name: str = "MNIST") -> tuple[float, float]:
 
 
 class InMemoryLoader:
-    """Batches from one ``uint8`` image tensor held in memory (on the GPU when there is one).
-
-    Iterating yields ``(x, y)`` with ``x`` float32 ``[B, 1, 28, 28]``, scaled to [0, 1] and
-    normalized, just like ``DataLoader`` over ``ToTensor()`` + ``Normalize``, but without a
-    Python call per image. Shuffling uses ``generator``, a seeded ``torch.Generator`` on the CPU,
-    so the batch order is reproducible. ``transform`` (optional) maps a normalized batch to an
-    augmented one.
-    """
+    """Batches ``(x float32 [B, 1, 28, 28], y)`` from one ``uint8`` image tensor on ``device``,
+    scaled and normalized as ``ToTensor()`` + ``Normalize`` would, without a Python call per
+    image. ``generator`` (on the CPU) shuffles; ``transform`` maps a normalized batch."""
 
     def __init__(
         self,
@@ -137,8 +114,7 @@ class InMemoryLoader:
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         drop_last: bool = False,
     ):
-        # Float images would be scaled by 1/255 twice, and missing labels would drop images:
-        # both silently, so they are refused here.
+        # float images would be scaled twice, missing labels drop images: both silently
         if images.dtype != torch.uint8 or images.dim() != 3 or len(labels) != len(images):
             raise ValueError(
                 "images must be a uint8 tensor [N, H, W] and labels must have one entry per "
@@ -182,17 +158,11 @@ def fast_loaders(
     """An :class:`InMemoryLoader` per split: the training one shuffled by ``generator``, the
     others in order."""
     mean, std = normalization(name)
+    common = {"generator": generator, "device": device, "mean": mean, "std": std}
     return {
-        split: InMemoryLoader(
-            images,
-            labels,
-            batch_size=batch_size if split == "train" else eval_batch_size,
-            shuffle=split == "train",
-            generator=generator,
-            device=device,
-            mean=mean,
-            std=std,
-        )
+        split: InMemoryLoader(images, labels, batch_size=batch_size, shuffle=True, **common)
+        if split == "train"
+        else InMemoryLoader(images, labels, batch_size=eval_batch_size, **common)
         for split, (images, labels) in splits.items()
     }
 
@@ -208,9 +178,8 @@ def dataloaders(
     eval_batch_size: int = 1000,
     download: bool = True,
 ) -> dict[str, DataLoader]:
-    """The standard path: ``DataLoader`` over torchvision datasets with ``ToTensor`` +
-    ``Normalize``, split as :func:`mnist_splits` does; the training loader shuffles with
-    ``generator``."""
+    """``DataLoader`` s over torchvision's datasets with ``ToTensor`` + ``Normalize``, split as
+    :func:`mnist_splits` does; the training loader shuffles with ``generator``."""
     from torchvision import transforms
 
     mean, std = normalization(name)
@@ -220,10 +189,7 @@ def dataloaders(
     train_idx, val_idx = split_indices(len(full), val_size, split_seed)
     return {
         "train": DataLoader(
-            Subset(full, train_idx.tolist()),
-            batch_size=batch_size,
-            shuffle=True,
-            generator=generator,
+            Subset(full, train_idx.tolist()), batch_size, shuffle=True, generator=generator
         ),
         "val": DataLoader(Subset(full, val_idx.tolist()), batch_size=eval_batch_size),
         "test": DataLoader(test, batch_size=eval_batch_size),

@@ -48,16 +48,10 @@ def cleanup() -> None:
         dist.destroy_process_group()
 
 
-def is_rank0() -> bool:
-    """True on rank 0, and in a process that is not part of a process group."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank() == 0
-    return int(os.environ.get("RANK", "0")) == 0
-
-
 def print0(*args: Any, **kwargs: Any) -> None:
-    """``print`` on rank 0 only (flushed at once), so N processes log one line, not N."""
-    if is_rank0():
+    """``print`` on rank 0 only (or outside a process group), flushed, so N processes log once."""
+    in_group = dist.is_available() and dist.is_initialized()
+    if (dist.get_rank() if in_group else int(os.environ.get("RANK", "0"))) == 0:
         print(*args, **{"flush": True, **kwargs})
 
 
@@ -65,9 +59,8 @@ def shard_indices(
     n: int, *, rank: int, world_size: int, epoch: int = 0, seed: int = 0, shuffle: bool = True
 ) -> Tensor:
     """The indices of ``range(n)`` that ``rank`` trains on in ``epoch``, as ``DistributedSampler``
-    deals them: every ``world_size``-th of one permutation (seeded by ``seed + epoch``) from
-    ``rank`` on, padded with repeats so that every rank takes the same number of steps (one more
-    would wait for its peers' gradients forever)."""
+    deals them: every ``world_size``-th of one permutation from ``rank`` on, padded with repeats
+    so that every rank takes the same number of steps (one more would wait forever)."""
     sampler = DistributedSampler(
         range(n), num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed
     )

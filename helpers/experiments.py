@@ -1,6 +1,5 @@
 """A fair comparison of remedies for overfitting (notebook 06): two runs with the same seed share
-the data, the initial weights, the batch order and the epochs, so whatever differs between their
-results is caused by their configurations."""
+data, initial weights and batch order, so their configurations cause whatever differs."""
 
 from __future__ import annotations
 
@@ -78,8 +77,8 @@ class Harness:
         return mlp(config.sizes, dropout=config.dropout).to(self.loader_args["device"])
 
     def run(self, config: Config, seed: int, *, curves: bool = False) -> dict[str, Any]:
-        """Train ``config`` with ``seed`` (always; cached for :meth:`trained`): the model, its
-        history (validation curves if ``curves``), its epochs and :func:`_measure`'s numbers."""
+        """Train ``config`` with ``seed``: the model, its history (validation curves if
+        ``curves``), its epochs and :func:`_measure`'s numbers, kept for :meth:`trained`."""
         if config.n > len(self.pool_y):  # slicing would train on fewer images without a word
             raise ValueError(
                 f"config.n must be at most the pool's {len(self.pool_y)}, got {config.n}"
@@ -129,11 +128,9 @@ def _measure(model: nn.Module, x: Tensor, y: Tensor, val_loader: InMemoryLoader)
     train_acc = float((train_logits.argmax(1) == train_y).float().mean())
     val_acc = float(right.float().mean())
     ece = expected_calibration_error(logits.softmax(1).max(1).values, right)
+    loss = float(nn.functional.cross_entropy(logits, targets))
     result = {"train_acc": train_acc, "val_acc": val_acc, "gap": train_acc - val_acc}
-    return result | {
-        "val_loss": float(nn.functional.cross_entropy(logits, targets)),
-        "val_ece": ece,
-    }
+    return result | {"val_loss": loss, "val_ece": ece}
 
 
 def mean_std(runs: list[dict[str, Any]], key: str) -> tuple[float, float]:

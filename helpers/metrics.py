@@ -73,15 +73,11 @@ def roc_curve(scores: Tensor, targets: Tensor) -> tuple[Tensor, ...]:
     return fpr, tpr, F.pad(thresholds, (1, 0), value=math.inf)
 
 
-def auc(x: Tensor, y: Tensor) -> float:
-    """Area under the curve through the points ``(x[i], y[i])`` (trapezoids); ``x`` monotonic."""
-    return abs(float(torch.trapezoid(y.double(), x.double())))
-
-
 def roc_auc(scores: Tensor, targets: Tensor) -> float:
-    """Area under the ROC curve: the chance that a random positive scores higher than a random
-    negative (ties count one half)."""
-    return auc(*roc_curve(scores, targets)[:2])
+    """Area under the ROC curve (trapezoids): the chance that a random positive scores higher
+    than a random negative (ties count one half)."""
+    fpr, tpr, _ = roc_curve(scores, targets)
+    return float(torch.trapezoid(tpr, fpr))
 
 
 def roc_auc_ovr(probs: Tensor, targets: Tensor, average: str | None = "macro") -> Tensor | float:
@@ -142,9 +138,8 @@ def bootstrap_interval(
 
 
 def mcnemar(correct_a: Tensor, correct_b: Tensor) -> dict[str, int | float]:
-    """McNemar's exact test of two models right or wrong on the same examples: were they equally
-    good, ``only_a`` (A right, B wrong) would be binomial(``only_a + only_b``, 1/2). The two-sided
-    p-value is ``scipy.stats.binomtest``'s."""
+    """McNemar's exact test on the same examples: if models A and B were equally good, ``only_a``
+    (A right, B wrong) would be binomial(``only_a + only_b``, 1/2); p as ``stats.binomtest``."""
     a, b = correct_a.cpu().bool(), correct_b.cpu().bool()
     only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
     n = only_a + only_b

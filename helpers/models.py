@@ -9,9 +9,8 @@ from torch import Tensor, nn
 
 
 class Net(nn.Module):
-    """The source article's MLP, 784 -> 128 -> 64 -> 10 with ReLU (109,386 parameters), as in
-    notebook 01 but flattening with ``flatten(1)``: ``view(-1, 784)`` would turn 4 colour images
-    ``[4, 3, 28, 28]`` into 12 rows without a word."""
+    """The source article's MLP, 784 -> 128 -> 64 -> 10 with ReLU (109,386 parameters), flattening
+    with ``flatten(1)``: ``view(-1, 784)`` would silently turn 4 colour images into 12 rows."""
 
     def __init__(self):
         super().__init__()
@@ -44,9 +43,8 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
 
 
 def small_cnn(channels: Sequence[int] = (16, 32, 64), *, batch_norm: bool = False) -> nn.Sequential:
-    """A CNN built for speed on a CPU (notebook 07): per stage a 3x3 convolution, 2x2 max pooling
-    (28 -> 14 -> 7 -> 3) and ReLU, then a linear layer. Pooling first: four times fewer values for
-    the ReLU (the result is the same) and, with ``batch_norm``, for the batch norm."""
+    """A CNN built for speed on a CPU: per stage a 3x3 convolution, 2x2 max pooling (28 -> 14 ->
+    7 -> 3), batch norm if asked, ReLU: after the pooling, on four times fewer values."""
     layers: list[nn.Module] = []
     for n_in, n_out in zip((1, *channels[:-1]), channels):
         conv = nn.Conv2d(n_in, n_out, 3, padding=1, bias=not batch_norm)  # its shift replaces bias
@@ -57,10 +55,9 @@ def small_cnn(channels: Sequence[int] = (16, 32, 64), *, batch_norm: bool = Fals
 
 
 class LeNet(nn.Module):
-    """LeNet-5 (LeCun et al., 1998), the historical anchor of notebook 07: two 5x5 convolutions
-    with tanh and 2x2 average pooling, then 400 -> 120 -> 84 -> 10 (61,706 parameters). The
-    padding of 2 makes a 28x28 digit the original's 32x32 input; as in most modern versions, the
-    original's sparse connection table and RBF output layer are left out."""
+    """LeNet-5 (LeCun et al., 1998): two 5x5 convolutions with tanh and 2x2 average pooling, then
+    400 -> 120 -> 84 -> 10 (61,706 parameters); padding 2 makes a digit the original's 32x32
+    input. As in most modern versions, without the sparse connections and RBF output layer."""
 
     def __init__(self, num_classes: int = 10):
         super().__init__()
@@ -84,9 +81,8 @@ def conv_bn(in_channels: int, out_channels: int, kernel_size: int = 3) -> nn.Seq
 
 
 class ResidualBlock(nn.Module):
-    """ResNet's basic block (He et al., 2015): ``relu(x + F(x))``, ``F = conv_bn -> ReLU ->
-    conv_bn``. The identity path lets the block start near "do nothing" and lets gradients reach
-    earlier layers unchanged."""
+    """ResNet's basic block (He et al., 2015): ``relu(x + F(x))``, ``F = conv_bn, ReLU, conv_bn``;
+    the identity path lets gradients reach earlier layers unchanged."""
 
     def __init__(self, channels: int):
         super().__init__()

@@ -1,5 +1,4 @@
-"""Notebook 04's tools, for reuse once it has written each idea out: the learning-rate range
-test, the rates a scheduler gives, and one colour per optimizer across panels."""
+"""Notebook 04's tools: the learning-rate range test, a scheduler's rates, the optimizer race."""
 
 from __future__ import annotations
 
@@ -50,9 +49,9 @@ def lr_range_test(
     end: float = 10.0,
     steps: int = 200,
 ) -> dict[str, list[float]]:
-    """Train for up to ``steps`` batches while the rate grows exponentially from ``start`` to
-    ``end``: ``{"lr": [...], "loss": [...]}``. It stops once the smoothed loss is 4 times its
-    minimum, or not finite. The model and optimizer are changed: pass copies."""
+    """Train up to ``steps`` batches, the rate growing exponentially from ``start`` to ``end``,
+    until the smoothed loss is 4 times its minimum: ``{"lr": [...], "loss": [...]}``. It changes
+    the model and optimizer: pass copies."""
     device = next(model.parameters()).device
     lrs, losses, best, avg = [], [], math.inf, 0.0
     model.train()
@@ -88,9 +87,8 @@ def lr_trace(
     steps: int,
     metrics: Sequence[float] | None = None,
 ) -> list[float]:
-    """The rate at each of ``steps`` steps, from ``lr``, under the scheduler that
-    ``make_scheduler(optimizer)`` builds (None: constant); ``ReduceLROnPlateau`` reads
-    ``metrics``, one value per step."""
+    """The rate at each of ``steps`` steps from ``lr`` under ``make_scheduler(optimizer)`` (None:
+    constant); ``ReduceLROnPlateau`` reads ``metrics``, one value per step."""
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
     scheduler = make_scheduler(optimizer) if make_scheduler else None
     rates = []
@@ -105,8 +103,7 @@ def lr_trace(
 
 
 def plot_curves(curves: Mapping[str, Tensor], colors: Mapping[str, str], *, ax: plt.Axes) -> None:
-    """On ``ax``, each ``curves[name]`` ``[runs, points]`` as its mean over the runs, with a
-    min-to-max band, in ``colors[name]``."""
+    """On ``ax``, each ``curves[name] [runs, points]``: its mean and a min-to-max band."""
     for name, curve in curves.items():
         curve = torch.as_tensor(curve, dtype=torch.float64)
         x = range(1, curve.shape[1] + 1)

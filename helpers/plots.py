@@ -32,8 +32,7 @@ WRONG = COLORS["vermillion"]  # marks a wrong prediction, beside black for a rig
 
 def use_course_style() -> None:
     """Make :data:`PALETTE` matplotlib's colour cycle and ``viridis`` its colour map (``setup()``
-    calls this), and show figures inline in a notebook even where ``MPLBACKEND=Agg`` was set for
-    headless runs: the kernel inherits that variable, and every figure would vanish."""
+    calls this); show figures inline in a kernel that inherited ``MPLBACKEND=Agg``."""
     mpl.rcParams["axes.prop_cycle"] = cycler(color=list(PALETTE))
     mpl.rcParams["image.cmap"] = "viridis"
     try:
@@ -54,9 +53,8 @@ def plot_history(history: Mapping, *, title: str | None = None) -> Figure:
         prefix = f"{label}: " if label else ""
         for ax, key, scale in zip(axes, ("loss", "acc"), (1, 100)):
             train, val = h[f"train_{key}"], h[f"val_{key}"]
-            ax.plot(
-                h["epoch"], [v * scale for v in train], "--", color=f"C{i}", label=f"{prefix}train"
-            )
+            values = [v * scale for v in train]
+            ax.plot(h["epoch"], values, "--", color=f"C{i}", label=f"{prefix}train")
             if not all(math.isnan(v) for v in val):  # fit had a validation set
                 values = [v * scale for v in val]
                 ax.plot(h["epoch"], values, "-o", ms=3, color=f"C{i}", label=f"{prefix}validation")
@@ -102,9 +100,8 @@ def show_images(
 def plot_confusion_matrix(
     confusion: Tensor, *, normalize: bool = False, title: str | None = None, ax: Axes | None = None
 ) -> Figure:
-    """A confusion matrix (rows: true class) as an annotated heat map, on ``ax`` if given; with
-    ``normalize``, in % of each row (the diagonal is then each class's recall). The square-root
-    colour scale keeps the small mistakes visible beside the large diagonal."""
+    """A confusion matrix (rows: true class) as an annotated heat map, on ``ax`` if given, in % of
+    each row with ``normalize``; a square-root colour scale keeps small mistakes visible."""
     values = confusion.detach().cpu().double()
     if normalize:
         values = 100 * values / values.sum(1, keepdim=True).clamp(min=1)

@@ -1,6 +1,5 @@
-"""Remedies for overfitting that PyTorch does not build in: an L1 penalty, and augmentation that
-draws its own random parameters for every image of a batch (``v2.RandomAffine`` draws one set per
-call, so it turns a whole batch by the same angle)."""
+"""Remedies for overfitting PyTorch does not build in: an L1 penalty, and augmentation with random
+parameters for every image of a batch (``v2.RandomAffine`` turns a whole batch by one angle)."""
 
 from __future__ import annotations
 
@@ -17,25 +16,16 @@ from .data import MNIST_MEAN, MNIST_STD
 MNIST_BACKGROUND = -MNIST_MEAN / MNIST_STD  # a black pixel, normalized
 
 
-def _weights(model: nn.Module, include_bias: bool) -> list[nn.Parameter]:
-    """The weight matrices and kernels; biases and normalization scales (1-D) only if asked:
-    penalties usually leave them alone."""
-    return [p for p in model.parameters() if include_bias or p.dim() > 1]
-
-
-def weight_values(model: nn.Module, *, include_bias: bool = False) -> Tensor:
-    """Every entry of ``model``'s weight matrices, as one detached 1-D tensor."""
-    return torch.cat([p.detach().reshape(-1) for p in _weights(model, include_bias)])
-
-
 def l1_penalty(strength: float, *, include_bias: bool = False) -> Callable[[nn.Module], Tensor]:
-    """``penalty(model) = strength * sum(|w|)``, for ``fit(..., penalty=...)``. Its gradient,
-    ``strength * sign(w)``, pulls every weight by the same amount whatever its size, so many
-    reach (nearly) zero, where L2 only shrinks them."""
+    """``penalty(model) = strength * sum(|w|)`` over the weight matrices and kernels (biases and
+    norm scales too if ``include_bias``), for ``fit(..., penalty=...)``. Its gradient,
+    ``strength * sign(w)``, pulls every weight by the same amount, so many reach (nearly) zero,
+    where L2 only shrinks them."""
     assert strength >= 0, f"a negative strength ({strength}) would reward large weights"
 
     def penalty(model: nn.Module) -> Tensor:
-        return strength * sum(p.abs().sum() for p in _weights(model, include_bias))
+        weights = (p for p in model.parameters() if include_bias or p.dim() > 1)
+        return strength * sum(p.abs().sum() for p in weights)
 
     penalty.strength = strength  # type: ignore[attr-defined]
     return penalty
@@ -78,9 +68,8 @@ class RandomAffineBatch(v2.Transform):
     ):
         super().__init__()
         self.degrees = (-degrees, degrees) if isinstance(degrees, (int, float)) else degrees
-        self.translate = (
-            (translate, translate) if isinstance(translate, (int, float)) else translate
-        )
+        pair = isinstance(translate, (int, float))
+        self.translate = (translate, translate) if pair else translate
         self.scale, self.fill, self.generator = scale, fill, generator
 
     def _uniform(self, n: int, low: float, high: float) -> Tensor:

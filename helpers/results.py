@@ -14,12 +14,8 @@ from .runtime import STARTED
 
 
 def save_results(results: dict[str, Any], results_dir: str | os.PathLike | None, name: str) -> None:
-    """Record how long the notebook ran, say so, and write ``results`` to
-    ``<results_dir>/<name>.json`` atomically (nothing is written if ``results_dir`` is None).
-
-    The course runner and the tests read these files. Values must be JSON numbers, strings,
-    booleans, lists or dicts; NaN is refused (a NaN headline number is a bug, not a result).
-    """
+    """Record and print the run time, and write ``results`` to ``<results_dir>/<name>.json``
+    atomically (nothing if ``results_dir`` is None). Values must be JSON data; NaN is refused."""
     if STARTED:
         results["seconds"] = round(time.perf_counter() - STARTED[0], 1)
         print(f"this notebook ran in {results['seconds']:.0f} s")
@@ -41,9 +37,8 @@ def _non_finite(value: Any, where: str = "") -> str | None:
     elif isinstance(value, (list, tuple)):
         items = enumerate(value)
     else:
-        number = (
-            value.item() if hasattr(value, "item") and getattr(value, "ndim", 1) == 0 else value
-        )
+        scalar = hasattr(value, "item") and getattr(value, "ndim", 1) == 0
+        number = value.item() if scalar else value
         return (where or "?") if isinstance(number, float) and not math.isfinite(number) else None
     for key, item in items:
         found = _non_finite(item, f"{where}][{key!r}" if where else repr(key))
@@ -63,13 +58,8 @@ def _plain(value: Any) -> Any:
 
 
 def show_claims(claims: dict[str, Any]) -> dict[str, bool]:
-    """Print a notebook's claims as a ✓/✗ table and return them as ``{claim: bool}``.
-
-    Every run-dependent sentence in a notebook's text is either printed from the run or
-    listed here, computed from this run's numbers. This never raises, so a student with an
-    unlucky seed still finishes the notebook; the runner and the tests treat a ✗ in a full
-    run as a failure and name the claim. Record the return value as ``results["claims"]``.
-    """
+    """Print a notebook's claims as a ✓/✗ table; return ``{claim: bool}`` for ``results``. It
+    never raises, so an unlucky seed still finishes; the runner and tests fail on a ✗."""
     verdicts = {str(claim): bool(holds) for claim, holds in claims.items()}
     width = max((len(c) for c in verdicts), default=5)
     print(f"{'claim':<{width}}  holds")

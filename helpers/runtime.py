@@ -1,8 +1,5 @@
-"""A notebook's setup: its parameters checked, every random generator seeded, the device chosen.
-
-``generator, dev = setup(globals())`` is the second cell of every notebook. It prints one line
-that says what it chose, so a reader of the stored outputs knows what the numbers ran on.
-"""
+"""A notebook's setup, ``generator, dev = setup(globals())``: parameters checked, generators
+seeded, the device chosen, and one line printed that says what the numbers ran on."""
 
 from __future__ import annotations
 
@@ -23,11 +20,8 @@ STARTED: list[float] = []  # when setup last ran (perf_counter), for save_result
 
 
 def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and PyTorch (CPU and CUDA); return a CPU ``torch.Generator`` seeded too.
-
-    Pass the returned generator to every random call you make yourself (shuffling, splits,
-    initial weights) so a whole run is fixed by one number.
-    """
+    """Seed Python, NumPy and PyTorch (CPU and CUDA); return a seeded CPU ``torch.Generator``
+    for the random calls you make yourself, so that one number fixes a whole run."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device
@@ -35,16 +29,12 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def get_device(device: str | torch.device = "auto") -> torch.device:
-    """The ``torch.device`` to run on: ``"auto"`` picks CUDA, then Apple's MPS, then the CPU.
-
-    A device that was asked for but is not there raises ``ValueError`` here, rather than an
-    error on the first tensor many cells later.
-    """
+    """The ``torch.device`` to run on: ``"auto"`` picks CUDA, then Apple's MPS, then the CPU. A
+    device asked for but absent fails here, not at the first tensor many cells later."""
     kind, colon, index = str(device).partition(":")
     if kind not in DEVICES or (colon and (kind != "cuda" or not index.isdigit())):
         raise ValueError(f"device must be one of {list(DEVICES)} or 'cuda:N', got {device!r}")
-    cuda = torch.cuda.is_available()
-    mps = torch.backends.mps.is_available()
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
     if kind == "auto":
         return torch.device("cuda" if cuda else "mps" if mps else "cpu")
     if (kind == "cuda" and not cuda) or (kind == "mps" and not mps):
@@ -58,14 +48,10 @@ def get_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def setup(params: Mapping[str, Any]) -> tuple[torch.Generator, torch.device]:
-    """A notebook's setup in one call; ``params`` is the notebook's ``globals()``.
-
-    Checks every parameter against the parameters cell (its type, and the bound its comment
-    gives), refuses a ``data_dir`` or ``results_dir`` that is a file, seeds everything, picks
-    the device, chooses torch's CPU threads (``threads``: None gives torch the cores that other
-    programs leave free right now; a number sets it), makes the course's palette matplotlib's
-    default, and prints what it chose. Returns the seeded generator and the device.
-    """
+    """Check ``params`` (the notebook's ``globals()``) against the parameters cell's types and
+    bounds, seed everything, pick the device and torch's CPU threads (``threads``: None takes
+    the cores other programs leave free), apply the palette, print what was chosen. Returns
+    ``(generator, device)``."""
     check_parameters(params)
     for name in ("data_dir", "results_dir"):
         folder = params.get(name)

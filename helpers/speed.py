@@ -8,6 +8,7 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -19,9 +20,8 @@ from .training import adam, evaluate
 
 @dataclass
 class Stopwatch:
-    """Wall time, this process's CPU time and the load average around ``with Stopwatch() as
-    watch:``. ``cpu / wall`` is the cores the block kept busy: about the thread count on a
-    quiet machine, fewer when other programs take cores. Tells slow code from a busy machine."""
+    """Wall time, CPU time and load average around ``with Stopwatch() as watch:``. ``cpu / wall``
+    is the cores the block kept busy: fewer than its threads when other programs take cores."""
 
     wall: float = 0.0
     cpu: float = 0.0
@@ -44,9 +44,8 @@ class Stopwatch:
     def summary(self) -> str:
         """``"12.3 s wall, 22.1 s CPU (1.8 cores busy), load 1.2 -> 1.9"``."""
         busy = self.cpu / self.wall if self.wall > 0 else float("nan")
-        load = " -> ".join(
-            "unknown" if v is None else f"{v:.1f}" for v in (self.load_before, self.load_after)
-        )
+        loads = (self.load_before, self.load_after)
+        load = " -> ".join("unknown" if v is None else f"{v:.1f}" for v in loads)
         return f"{self.wall:.1f} s wall, {self.cpu:.1f} s CPU ({busy:.1f} cores busy), load {load}"
 
 
@@ -81,16 +80,25 @@ def autocast_bf16(device: str | torch.device, enabled: bool) -> contextlib.Abstr
 
 def time_per_step(step: Callable[[], object], steps: int, *, warmup: int = 3) -> float:
     """Seconds per call of ``step()``: ``warmup`` untimed calls, then the mean of ``steps``."""
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else lambda: None
     for _ in range(warmup):
         step()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()  # the GPU runs behind Python: wait before reading the clock
+    sync()  # the GPU runs behind Python: wait for it before reading the clock
     start = time.perf_counter()
     for _ in range(steps):
         step()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
+    sync()
     return (time.perf_counter() - start) / steps
+
+
+def _train_step(model, optimizer, x, y, device, bf16: bool, label_smoothing: float = 0.0) -> None:
+    """Forward (in bfloat16 if ``bf16``), cross-entropy in float32, backward, optimizer step."""
+    with autocast_bf16(device, bf16):
+        logits = model(x)
+    loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
 
 
 def seconds_per_image(
@@ -103,22 +111,14 @@ def seconds_per_image(
     num_classes: int = 10,
     bf16: bool = False,
 ) -> float:
-    """Seconds per image of a training step (forward, cross-entropy, backward, Adam) on random
-    data: the fastest of ``repeats`` timings of ``steps`` steps, the least disturbed by other
-    programs. The model keeps its device and memory format, and learns noise: pass a fresh one."""
+    """Seconds per image of a training step (forward, loss, backward, Adam) on random data: the
+    fastest of ``repeats`` timings of ``steps`` steps. The model learns noise: pass a fresh one."""
     device = next(model.parameters()).device
     optimizer = adam(model)
     x = torch.randn(batch_size, *image_shape, device=device)
     y = torch.randint(0, num_classes, (batch_size,), device=device)
 
-    def step() -> None:
-        with autocast_bf16(device, bf16):
-            logits = model(x)
-        loss = F.cross_entropy(logits.float(), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
+    step = partial(_train_step, model, optimizer, x, y, device, bf16)
     model.train()
     step()  # warm-up: first-call allocations and kernel choices
     return min(time_per_step(step, steps, warmup=0) for _ in range(repeats)) / batch_size
@@ -136,11 +136,10 @@ def train_to_target(
     checks_per_epoch: int = 4,
     bf16: bool = False,
 ) -> dict:
-    """Train for ``epochs`` (a fraction is allowed) with Adam, one cycle up to ``max_lr``; check
-    the validation accuracy ``checks_per_epoch`` times an epoch until it reaches ``target``, and
-    at the end. Returns ``"seconds_to_target"`` and ``"epochs_to_target"`` (None if never), the
-    ``"checks"`` (epochs, seconds, accuracy), and the run's ``"steps"``, ``"wall"``, ``"cpu"``,
-    ``"load"``."""
+    """Train ``epochs`` (a fraction is allowed), Adam with one cycle up to ``max_lr``, checking the
+    validation accuracy ``checks_per_epoch`` times an epoch until it reaches ``target``. Returns
+    ``seconds_to_target``, ``epochs_to_target`` (None if never), the ``checks`` (epochs, seconds,
+    accuracy), and the run's ``steps``, ``wall``, ``cpu`` and ``load``."""
     device, per_epoch = next(model.parameters()).device, len(train_loader)
     assert per_epoch > 0, "train_loader yields no batch"  # the loop would wait forever
     steps, check_every = max(1, round(epochs * per_epoch)), max(1, per_epoch // checks_per_epoch)
@@ -151,12 +150,7 @@ def train_to_target(
     with Stopwatch() as watch:
         for step, (x, y) in enumerate(itertools.islice(batches, steps), 1):
             model.train()
-            with autocast_bf16(device, bf16):
-                logits = model(x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            _train_step(model, optimizer, x, y, device, bf16, label_smoothing)
             scheduler.step()
             if step == steps or (reached[0] is None and step % check_every == 0):
                 with autocast_bf16(device, bf16):
@@ -164,10 +158,5 @@ def train_to_target(
                 checks.append((step / per_epoch, watch.elapsed(), accuracy))
                 if reached[0] is None and accuracy >= target:
                     reached = checks[-1][:2]
-    result = {"epochs_to_target": reached[0], "seconds_to_target": reached[1], "checks": checks}
-    return result | {
-        "steps": steps,
-        "wall": watch.wall,
-        "cpu": watch.cpu,
-        "load": watch.load_before,
-    }
+    run = {"steps": steps, "wall": watch.wall, "cpu": watch.cpu, "load": watch.load_before}
+    return {"epochs_to_target": reached[0], "seconds_to_target": reached[1], "checks": checks} | run

@@ -1,9 +1,6 @@
-"""Training and evaluation: ``fit`` returns a history dict that the plots consume.
-
-The loop inside :func:`fit` is the one notebook 03 writes out by hand (forward, loss,
-``zero_grad``, ``backward``, ``step``); this module only adds bookkeeping around it: a progress
-bar, the history, the NaN guard, early stopping.
-"""
+"""Training and evaluation. :func:`fit` runs the loop notebook 03 writes by hand (forward, loss,
+``zero_grad``, ``backward``, ``step``) plus bookkeeping: a progress bar, the history, the NaN
+guard, early stopping."""
 
 from __future__ import annotations
 
@@ -17,8 +14,7 @@ import torch
 from torch import nn
 from tqdm import tqdm  # a text bar: a widget bar breaks once a saved notebook is reopened
 
-# history["train_loss"][i], ... describe epoch i; "batch_loss" has one entry per step.
-History = dict[str, list[float]]
+History = dict[str, list[float]]  # history["train_loss"][i] describes epoch i
 HISTORY_KEYS = tuple("epoch train_loss train_acc val_loss val_acc lr time batch_loss".split())
 
 
@@ -33,8 +29,7 @@ def _model_device(model: nn.Module) -> torch.device:
 
 @torch.no_grad()
 def predict(model: nn.Module, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run ``model`` in eval mode over ``loader``; return ``(logits [N, C], targets [N])`` on the
-    CPU."""
+    """``(logits [N, C], targets [N])`` on the CPU of ``model`` in eval mode over ``loader``."""
     device, was_training = _model_device(model), model.training
     model.eval()
     outputs, targets = [], []
@@ -51,24 +46,15 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable | None = None
     """Mean loss and accuracy (in [0, 1]) of ``model`` on ``loader``, in eval mode, without
     gradients: ``{"loss": ..., "accuracy": ..., "n": ...}``."""
     logits, targets = predict(model, loader)
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    return {
-        "loss": float(loss_fn(logits, targets)),
-        "accuracy": float((logits.argmax(1) == targets).float().mean()),
-        "n": len(targets),
-    }
+    loss = (loss_fn or nn.CrossEntropyLoss())(logits, targets)
+    accuracy = (logits.argmax(1) == targets).float().mean()
+    return {"loss": float(loss), "accuracy": float(accuracy), "n": len(targets)}
 
 
 class EarlyStopping:
-    """Stop when a metric has not improved for ``patience`` epochs; keep the best weights.
-
-    Give it to :func:`fit` (``early_stopping=EarlyStopping(patience=3)``): after every epoch
-    ``fit`` calls ``step(value, model)``; when it returns True training stops, and at the end
-    ``fit`` calls ``restore(model)`` so the model holds the weights of the best epoch.
-    ``mode`` follows from ``monitor`` ("min" for a loss, "max" for an accuracy). One instance
-    follows one model (more ``fit`` calls continue where it left off); for another model create
-    a new one.
-    """
+    """Stop when ``monitor`` has not improved for ``patience`` epochs, then restore the best
+    weights: ``fit(..., early_stopping=EarlyStopping(3))`` calls ``step`` after every epoch and
+    ``restore`` at the end. One instance follows one model (``reset()`` for another)."""
 
     MONITORS = {"val_loss": "min", "train_loss": "min", "val_acc": "max", "train_acc": "max"}
 
@@ -91,7 +77,7 @@ class EarlyStopping:
         self.reset()
 
     def reset(self) -> None:
-        """Forget the best value, weights and model so far: start afresh (for another model)."""
+        """Forget the best value, weights and model so far."""
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
@@ -135,9 +121,8 @@ class EarlyStopping:
 
 
 def adam(model: nn.Module, lr: float = 1e-3, **kwargs) -> torch.optim.Adam:
-    """Adam over ``model``'s parameters, using the fused kernel (one call per step for all tensors)
-    where this PyTorch build has it for the model's device: the same update, about 2.5x less
-    optimizer time on a CPU for the course's MLP."""
+    """Adam over ``model``'s parameters, fused (one kernel call per step for all tensors) where
+    this build has the kernel for the device: the same update, in less time."""
     try:
         return torch.optim.Adam(model.parameters(), lr=lr, fused=True, **kwargs)
     except (RuntimeError, TypeError, ValueError):  # no fused kernel for this device or dtype
@@ -159,20 +144,12 @@ def fit(
     desc: str = "fit",
     check_every: int | None = None,
 ) -> History:
-    """Train ``model`` for ``epochs`` passes over ``train_loader``; return the history: a list
-    per ``HISTORY_KEYS`` entry, one value per epoch (``val_*`` NaN without ``val_loader``), except
-    ``batch_loss`` with one per step.
-
-    Defaults follow the source article: Adam with lr 1e-3 (fused, see :func:`adam`) and
-    cross-entropy. ``scheduler`` is stepped after every batch (size its horizon in steps);
-    ``penalty(model)`` is added to the loss (an L1 term, say); ``early_stopping`` may end training
-    early and restores the best weights. Batches are moved to the model's device.
-
-    The NaN guard: a NaN or infinite loss raises :class:`TrainingDiverged` naming the first bad
-    batch. Losses are read on the host every ``check_every`` steps, before ``backward``: None
-    picks 1 on a CPU, so no step is taken on a NaN loss, and 32 on CUDA, so the CPU does not wait
-    for the GPU every step (up to 31 steps then run after the bad one).
-    """
+    """Train ``model`` for ``epochs`` passes over ``train_loader``; return the history, one value
+    per epoch for each of ``HISTORY_KEYS`` (``val_*`` NaN without ``val_loader``; ``batch_loss``
+    one per step). Defaults: Adam, lr 1e-3, cross-entropy. ``scheduler`` steps every batch;
+    ``penalty(model)`` is added to the loss. A NaN or infinite loss raises
+    :class:`TrainingDiverged`, checked every ``check_every`` steps before ``backward``: 1 on a
+    CPU; 32 on CUDA, so that the CPU need not wait for the GPU (up to 31 steps may follow)."""
     if early_stopping and early_stopping.monitor.startswith("val") and val_loader is None:
         raise ValueError(
             f"early_stopping monitors {early_stopping.monitor!r}, which needs a val_loader"
@@ -202,8 +179,7 @@ def fit(
 def _train_epoch(
     model, loader, optimizer, loss_fn, scheduler, penalty, check_every, epoch, bar
 ) -> tuple[torch.Tensor, float]:
-    """One pass over ``loader``: the five steps of notebook 03 per batch, plus the NaN guard.
-    Return the batch losses (on the CPU) and the training accuracy."""
+    """One pass over ``loader``: ``(batch losses on the CPU, training accuracy)``."""
     model.train()
     device = _model_device(model)
     losses, predicted, labels, unchecked, steps = [], [], [], [], len(loader)
@@ -232,9 +208,9 @@ def _train_epoch(
 
 
 def _check_finite(unchecked: list[torch.Tensor], step: int, epoch: int, optimizer) -> None:
-    """The NaN guard: raise :class:`TrainingDiverged` for the first non-finite loss among the
-    last ``len(unchecked)`` steps (up to ``step``), then start a new list."""
-    # one read from the device (.item() when there is one loss: a tenth of stack's cost)
+    """Raise :class:`TrainingDiverged` for the first non-finite loss among the last
+    ``len(unchecked)`` steps (up to ``step``), then empty the list."""
+    # one read from the device (.item() for one loss: a tenth of stack's cost)
     values = torch.stack(unchecked).tolist() if len(unchecked) > 1 else [unchecked[0].item()]
     unchecked.clear()
     for i, value in enumerate(values):

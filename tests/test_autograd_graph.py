@@ -14,7 +14,6 @@ from helpers.autograd_graph import (
     graph_size,
     is_leaf_node,
     node_label,
-    saved_tensor_shapes,
 )
 from helpers.plots import COLORS
 
@@ -78,18 +77,6 @@ def test_draw_graph_returns_a_labelled_figure():
     assert texts.count("MulBackward0") == 2 and "x" in texts and "MeanBackward0" in texts
     assert len(ax.get_yticks()) == 4
     plt.close(fig)
-
-
-def test_saved_tensor_shapes_lists_what_backward_needs():
-    torch.manual_seed(0)
-    w = torch.randn(5, 3, requires_grad=True)
-    x = torch.randn(4, 3)
-    out, shapes = saved_tensor_shapes(lambda t: torch.relu(t @ w.T).sum(), x)
-    assert out.requires_grad
-    assert (4, 5) in shapes  # relu saves its output
-    with torch.no_grad():
-        _, none_saved = saved_tensor_shapes(lambda t: torch.relu(t @ w.T).sum(), x)
-    assert none_saved == []
 
 
 def test_draw_graph_uses_palette_colours():

@@ -13,7 +13,6 @@ from scipy import stats  # noqa: E402  (scikit-learn depends on SciPy)
 from sklearn.calibration import calibration_curve  # noqa: E402
 
 from helpers.metrics import (  # noqa: E402
-    auc,
     average_precision,
     bootstrap_interval,
     calibration_bins,
@@ -176,7 +175,6 @@ def test_roc_curve_and_auc_match_sklearn_with_and_without_ties(seed, decimals):
     assert roc_auc(scores, positive) == pytest.approx(
         sklearn_metrics.roc_auc_score(positive.numpy(), scores.numpy())
     )
-    assert auc(fpr, tpr) == pytest.approx(sklearn_metrics.auc(want_fpr, want_tpr))
 
 
 def test_roc_auc_is_the_probability_that_a_positive_outranks_a_negative():
@@ -227,11 +225,6 @@ def test_a_single_class_present_raises_instead_of_a_silent_nan():
         roc_auc_ovr(probs, torch.zeros(6, dtype=torch.long))
     with pytest.raises(ValueError, match="no.*|only negatives"):
         precision_recall_curve(scores, torch.tensor([0, 0, 0]))
-
-
-def test_auc_takes_x_in_either_direction():
-    assert auc(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 1.0])) == 1.0
-    assert auc(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0])) == 1.0
 
 
 @pytest.mark.parametrize("seed, decimals", [(0, None), (1, 1), (5, 2)])
