@@ -22,7 +22,7 @@ _MODULES = {
     "average_precision normal_interval bootstrap_interval mcnemar expected_calibration_error",
     "regularization": "l1_penalty RandomAffineBatch PerSample augmentation MNIST_BACKGROUND",
     "experiments": "Config Harness mean_std summarise format_table",
-    "distributed": "init_distributed cleanup print0 shard_indices",
+    "distributed": "init_distributed cleanup print0",
     "_internal.torchrun": "launch DistributedRunError PROJECT_ROOT",
     "_internal.machine": "machine_summary",
     "speed": "Stopwatch time_per_step seconds_per_image channels_last native_bf16 autocast_bf16 "

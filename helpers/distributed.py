@@ -10,8 +10,6 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from torch import Tensor
-from torch.utils.data import DistributedSampler
 
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
@@ -53,16 +51,3 @@ def print0(*args: Any, **kwargs: Any) -> None:
     in_group = dist.is_available() and dist.is_initialized()
     if (dist.get_rank() if in_group else int(os.environ.get("RANK", "0"))) == 0:
         print(*args, **{"flush": True, **kwargs})
-
-
-def shard_indices(
-    n: int, *, rank: int, world_size: int, epoch: int = 0, seed: int = 0, shuffle: bool = True
-) -> Tensor:
-    """The indices of ``range(n)`` that ``rank`` trains on in ``epoch``, as ``DistributedSampler``
-    deals them: every ``world_size``-th of one permutation from ``rank`` on, padded with repeats
-    so that every rank takes the same number of steps (one more would wait forever)."""
-    sampler = DistributedSampler(
-        range(n), num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed
-    )
-    sampler.set_epoch(epoch)
-    return torch.tensor(list(sampler), dtype=torch.long)

@@ -18,7 +18,7 @@ from conftest import ROOT
 import helpers.distributed as distributed
 from helpers._internal.torchrun import DistributedRunError, _failure, launch
 from helpers.checkpoints import load_checkpoint
-from helpers.distributed import init_distributed, print0, shard_indices
+from helpers.distributed import init_distributed, print0
 
 SCRIPT = ROOT / "scripts" / "ddp_train.py"
 HARD_TIMEOUT = 60.0  # seconds: a distributed test that runs longer has hung, and fails
@@ -29,29 +29,6 @@ def load_script():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-# --- sharding ---------------------------------------------------------------------------------
-
-
-def test_shards_are_disjoint_equal_and_cover_the_data():
-    shards = [shard_indices(10, rank=r, world_size=2, epoch=0, seed=0) for r in range(2)]
-    assert [len(s) for s in shards] == [5, 5]
-    assert sorted(torch.cat(shards).tolist()) == list(range(10))
-
-
-def test_uneven_data_is_padded_so_every_rank_takes_the_same_number_of_steps():
-    shards = [shard_indices(7, rank=r, world_size=3, epoch=0, seed=1) for r in range(3)]
-    assert [len(s) for s in shards] == [3, 3, 3]
-    assert set(torch.cat(shards).tolist()) == set(range(7))  # 2 indices are seen twice
-
-
-def test_set_epoch_reshuffles_and_the_same_epoch_repeats():
-    a0 = shard_indices(1000, rank=0, world_size=2, epoch=0, seed=3)
-    assert torch.equal(a0, shard_indices(1000, rank=0, world_size=2, epoch=0, seed=3))
-    assert not torch.equal(a0, shard_indices(1000, rank=0, world_size=2, epoch=1, seed=3))
-    unshuffled = shard_indices(6, rank=1, world_size=2, shuffle=False)
-    assert unshuffled.tolist() == [1, 3, 5]
 
 
 # --- rank 0 logging and init --------------------------------------------------------------------
