@@ -47,7 +47,10 @@ for b in range({resamples}):
     drops[b] = {drop}
 quantiles = torch.tensor({quantiles}, dtype=torch.float64)
 drop_interval = {interval}
-improved = drop_interval[0] > 0
+
+
+def shows_improvement(interval):
+    return {rule}
 """
 _TEMPERATURE_RIGHT = {
     "loss": "nn.functional.cross_entropy(logits / t, targets)",
@@ -58,6 +61,7 @@ _TEMPERATURE_RIGHT = {
     "drop": "before_i - after_j",
     "quantiles": "[0.025, 0.975]",
     "interval": "tuple(drops.quantile(quantiles).tolist())",
+    "rule": "interval[0] > 0",
 }
 
 
@@ -136,6 +140,16 @@ def wilson_interval(correct, n, z=1.96):
         ),
         "the interval typed in as (-1, 1), so nothing is ever improved": _temperature(
             interval="(-1.0, 1.0)"
+        ),
+        "the decision typed in: always improved": _temperature(rule="True"),
+        "the decision from the measured ECEs, not the interval": _temperature(
+            rule="ece_after < ece_before"
+        ),
+        "the decision from the upper end: improved whenever the interval reaches above 0": (
+            _temperature(rule="interval[1] > 0")
+        ),
+        "the decision from the interval's midpoint": _temperature(
+            rule="(interval[0] + interval[1]) / 2 > 0"
         ),
     },
 }
