@@ -22,7 +22,7 @@ class Config:
     ``"adam"`` or ``"adamw"``; ``l1`` the strength of an L1 penalty; ``patience`` early stopping
     on validation accuracy (None: off); ``n`` the training images."""
 
-    sizes: tuple[int, ...] = (784, 512, 512, 10)
+    sizes: tuple[int, ...] = (784, 256, 256, 10)
     dropout: float = 0.0
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -32,7 +32,7 @@ class Config:
     label_smoothing: float = 0.0
     patience: int | None = None
     n: int = 1000
-    epochs: int = 40
+    epochs: int = 20
 
     def but(self, **changes: Any) -> Config:
         """A copy with ``changes``: ``baseline.but(dropout=0.5)``."""
