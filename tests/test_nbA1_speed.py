@@ -54,6 +54,9 @@ def test_every_timing_is_printed_with_its_spread_and_a_verdict(smoke_run):
         lines = outputs_of(nb, marker).splitlines()
         assert sum(bool(rows.match(line)) for line in lines) == n_rows, (marker, lines)
         assert any(verdict.match(line) for line in lines), (marker, lines)
+        if marker == "demo = interleaved(":  # turns bounded by time: at least round_ms (5 in smoke)
+            turns = [float(line.split()[-2]) for line in lines if rows.match(line)]
+            assert min(turns) >= 5, turns
     assert "try_compile=False: torch.compile skipped" in outputs_of(nb, "def own_loader")
 
 
