@@ -38,20 +38,25 @@ def test_records_the_recipe_and_the_data_path(smoke_run):
 def test_every_timing_is_printed_with_its_spread_and_a_verdict(smoke_run):
     results, nb = smoke_run(STEM)
     quartet = r"[\d.]+ \[ *[\d.]+ to +[\d.]+\]"  # median [lower quartile to upper quartile]
-    rows = re.compile(rf"^\S.*\S +{quartet} +{quartet} +\d+$")  # wall, CPU, calls a turn
+    rows = re.compile(rf"^\S.*\S +{quartet} +{quartet} +\d+ +[\d.]+$")  # + turn ms, calls
+    clock = r"\((faster beyond the spread|slower beyond the spread|IQRs overlap)\)"
     verdict = re.compile(
-        r"^in this run, .+ took [\d.]+x the time of .+ \([\d.]+x in CPU time; medians; "
-        r"(a finding|within the spread)"
+        rf"^in this run, .+ took [\d.]+x the time of .+ in wall time {clock}, "
+        rf"[\d.]+x in CPU time {clock}; medians: (a finding|no finding by the both-clocks rule)$"
     )
     for marker, n_rows in (
         ("demo = interleaved(", 3),
         ("data_times = interleaved(", 4),
         ("adam_times = interleaved(", 4),
+        ("add_times = interleaved(", 2),
         ("cnn_times = interleaved(", 4 if results["bf16"] else 3),  # a row for native bfloat16
     ):
         lines = outputs_of(nb, marker).splitlines()
         assert sum(bool(rows.match(line)) for line in lines) == n_rows, (marker, lines)
         assert any(verdict.match(line) for line in lines), (marker, lines)
+        if marker == "demo = interleaved(":  # turns bounded by time: at least round_ms (5 in smoke)
+            turns = [float(line.split()[-2]) for line in lines if rows.match(line)]
+            assert min(turns) >= 5, turns
     assert "try_compile=False: torch.compile skipped" in outputs_of(nb, "def own_loader")
 
 

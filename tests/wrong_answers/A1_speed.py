@@ -38,28 +38,51 @@ def mlp_step(batch_size):
     return step
 
 
+def plateau_of(per_image):
+    sizes = list(per_image)
+    for i, b in enumerate(sizes):
+        if not any({beats} for c in sizes[{larger}]):
+            return {last}
+
+
 batch_sizes = [16, 64, 256, 1024, 4096]
 mlp_times = interleaved({{b: mlp_step(b) for b in batch_sizes}}, repeats, round_ms)
 per_image_mlp = {{b: {summary} for b in batch_sizes}}
-beaten = [
-    b
-    for b in batch_sizes
-    if any(per_image_mlp[c][2] < per_image_mlp[b][0] for c in batch_sizes if c > b)
-]
-plateau = next(b for b in batch_sizes if b not in beaten)
-{last}
+plateau = plateau_of(per_image_mlp)
 """
 _BATCHES_RIGHT = {
     "optimizer": "torch.optim.Adam(model.parameters(), lr=1e-3)",
     "size": "batch_size",
     "train": "optimizer.zero_grad(); loss.backward(); optimizer.step()",
     "summary": 'tuple(q / b for q in quartiles(mlp_times[b]["cpu"]))',
-    "last": "plateau = None if plateau == batch_sizes[-1] else plateau",
+    "beats": "per_image[c][2] < per_image[b][0]",
+    "larger": "i + 1 :",
+    "last": "None if b == sizes[-1] else b",
 }
 
 
 def _batches(**change: str) -> str:
     return _BATCHES.format(**(_BATCHES_RIGHT | change))
+
+
+def _inside(made_in_step: str) -> str:
+    """The right answer, except that what `made_in_step` makes is made anew in every step."""
+    parts = {
+        "net": (
+            "model = Net().to(dev)",
+            "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)",
+        ),
+        "optimizer": ("optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)",),
+        "batch": (
+            "x = torch.randn(batch_size, 1, 28, 28, device=dev)",
+            "y = torch.randint(0, 10, (batch_size,), device=dev)",
+        ),
+    }[made_in_step]
+    code = _batches()
+    for line in parts:
+        code = code.replace(f"    {line}\n", "", 1)
+    inside = "".join(f"        {line}\n" for line in parts)
+    return code.replace("    def step():\n", "    def step():\n" + inside, 1)
 
 
 _PAY_BACK = """
@@ -123,8 +146,19 @@ WRONG = {
         "one round's time copied three times: no spread": _batches(
             summary='(mlp_times[b]["cpu"][0] / b,) * 3'
         ),
-        "the largest batch size, since it is the cheapest per image": _batches(
-            last="plateau = batch_sizes[-1]"
+        "the largest batch size instead of None, since it is the cheapest per image": _batches(
+            last="b"
+        ),
+        "the medians compared, the spread ignored": _batches(
+            beats="per_image[c][1] < per_image[b][1]"
+        ),
+        "only the next larger batch size compared": _batches(larger="i + 1 : i + 2"),
+        "a fresh network (and optimizer) made in every step": _inside("net"),
+        "a fresh Adam, without its running averages, in every step": _inside("optimizer"),
+        "a fresh random batch drawn in every step": _inside("batch"),
+        "(mean - sd, mean, mean + sd) instead of the quartiles": _batches(
+            summary="(lambda s: (statistics.mean(s) - statistics.stdev(s), statistics.mean(s), "
+            'statistics.mean(s) + statistics.stdev(s)))([t / b for t in mlp_times[b]["cpu"]])'
         ),
     },
     "steps_to_pay_back": {
@@ -136,6 +170,12 @@ WRONG = {
         ),
         "rounds to the nearest step instead of up": _pay_back(
             count="round(compile_seconds / (eager[1] - compiled[1]))"
+        ),
+        "subtracts one eager step from the compile time (the prompt counts it)": _pay_back(
+            count="math.ceil((compile_seconds - eager[1]) / (eager[1] - compiled[1]))"
+        ),
+        "a whole number as a float": _pay_back(
+            count="float(math.ceil(compile_seconds / (eager[1] - compiled[1])))"
         ),
         "a negative count when compiling makes the step slower": _pay_back(
             no_saving="not (compiled[2] < eager[0] or compiled[0] > eager[2])"
