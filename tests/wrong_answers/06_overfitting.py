@@ -70,8 +70,10 @@ def decay_groups(model, weight_decay):
     return [{{"params": decay, "weight_decay": weight_decay}}, {{"params": keep{keep_decay}}}]
 """
 _GROUPS_RIGHT = {
-    "split": "[p for p in model.parameters() if p.dim() > 1], "
-    "[p for p in model.parameters() if p.dim() <= 1]",
+    "split": "[m.weight for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))], "
+    "[p for m in model.modules() if not isinstance(m, (nn.Linear, nn.Conv2d)) "
+    "for p in m.parameters(recurse=False)] + "
+    "[m.bias for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]",
     "keep_decay": ', "weight_decay": 0.0',
 }
 
@@ -95,9 +97,36 @@ WRONG = {
             '["val_acc"]] * len(seed_list) for r in rates}'
         ),
         "the best mean wins, however small its lead": _tune(beats="sum(diffs) > 0"),
+        "a tie on a seed counts as a win": _tune(
+            beats="min(diffs) >= 0 and sum(diffs) / len(diffs) > 0.01"
+        ),
+        "the scores sorted before pairing, not paired by seed": _tune(
+            beats="min(x - y for x, y in zip(sorted(scores[a]), sorted(scores[b]))) > 0 "
+            "and sum(diffs) / len(diffs) > 0.01"
+        ),
+        "the seeds in reverse order": _tune(
+            measure='return {r: [x["val_acc"] for x in harness.trained(baseline.but(dropout=r), '
+            "seed_list[::-1])] for r in rates}"
+        ),
         "a lead on average is enough, even with a lost seed": _tune(
             beats="sum(diffs) / len(diffs) > 0.01"
         ),
+        "the best mean compared with the runner-up only": """
+def tune_dropout(rates, seed_list):
+    return {r: [x["val_acc"] for x in harness.trained(baseline.but(dropout=r), seed_list)]
+            for r in rates}
+
+
+def decide(scores):
+    mean = {r: sum(v) / len(v) for r, v in scores.items()}
+    best, second = sorted(scores, key=mean.get, reverse=True)[:2]
+    diffs = [x - y for x, y in zip(scores[best], scores[second])]
+    return best if min(diffs) > 0 and sum(diffs) / len(diffs) > 0.01 else None
+
+
+dropout_scores = tune_dropout([0.2, 0.5, 0.7], seeds)
+keep_rate = decide(dropout_scores)
+""",
         "every rate compared with the first rate only": """
 def tune_dropout(rates, seed_list):
     return {r: [x["val_acc"] for x in harness.trained(baseline.but(dropout=r), seed_list)]
@@ -142,6 +171,9 @@ keep_rate = decide(dropout_scores)
             plain="baseline.but(epochs=epochs_for(n))"
         ),
         "augmentation never switched on": _runs(augmented="plain"),
+        "the augmented runs at the default epochs, the plain ones at the step budget": _runs(
+            augmented="baseline.but(n=n, augment=True)"
+        ),
         "the two lists returned in the wrong order": _runs(order="without, with_aug"),
     },
     "decay_groups": {
@@ -159,6 +191,10 @@ keep_rate = decide(dropout_scores)
         "every parameter in the decayed group": _groups(split="list(model.parameters()), []"),
         "the weights in both groups": _groups(
             split="[p for p in model.parameters() if p.dim() > 1], list(model.parameters())"
+        ),
+        "every tensor of 2 or more dimensions decayed, a 3-d LayerNorm scale too": _groups(
+            split="[p for p in model.parameters() if p.dim() > 1], "
+            "[p for p in model.parameters() if p.dim() <= 1]"
         ),
     },
 }
