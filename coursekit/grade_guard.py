@@ -603,6 +603,7 @@ _INTROSPECTION = {
     "displayhook": "the display hook",
 }
 _DYNAMIC = {"exec", "eval", "compile", "globals", "vars", "setattr", "delattr"}
+_MODULES_ATTRIBUTE_OK = {"torch", "nn", "F", "np", "numpy", "helpers", "plt", "math"}  # X.modules
 _COMPARISONS = set(
     "__eq__ __ne__ __lt__ __le__ __gt__ __ge__ __bool__ __class__ __instancecheck__ "
     "__subclasscheck__ __getattribute__ __float__ __index__".split()
@@ -683,10 +684,11 @@ def scan(source: str, modules: set[str], protected: set[str]) -> list[str]:
                 add(node, f"calls {name}()")
             elif isinstance(node.func, ast.Attribute) and node.func.attr == "reload":
                 add(node, "reloads a module")
-        if isinstance(node, ast.Name) and node.id in _INTROSPECTION:
-            add(node, f"uses {_INTROSPECTION[node.id]}")
+        if isinstance(node, ast.Name) and node.id in _INTROSPECTION and node.id != "modules":
+            add(node, f"uses {_INTROSPECTION[node.id]}")  # (from sys import modules: below)
         elif isinstance(node, ast.Attribute) and node.attr in _INTROSPECTION:
-            add(node, f"uses {_INTROSPECTION[node.attr]}")
+            if node.attr != "modules" or _root(node.value) in modules - _MODULES_ATTRIBUTE_OK:
+                add(node, f"uses {_INTROSPECTION[node.attr]}")  # model.modules() is PyTorch's
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 top = alias.name.split(".")[0]

@@ -241,6 +241,11 @@ def test_the_scan_names_what_tampers_and_what_could_defeat_the_guard():
         grade_guard.scan("def double(x):\n    return 2 * x\nresult = double(3)", modules, {"x"})
         == []
     )
+    pytorch_idioms = "modules = [m for m in model.modules()]\nlayers = torch.nn.modules\n"
+    assert grade_guard.scan(pytorch_idioms, modules, set()) == []
+    for code in ("import sys as s\ns.modules['torch'] = None", "from sys import modules"):
+        found = grade_guard.scan(code, grade_guard.module_names([code]), set())
+        assert "uses sys.modules" in found, code
 
 
 # ------------------------------------------------------------------------ the guard, in process
