@@ -176,6 +176,24 @@ def train_epochs(model, loader, optimizer, epochs, accumulate=1):
                 optimizer.zero_grad()
     return losses
 """,
+        "appends the window's mean loss k times instead of every batch's own": """
+def train_epochs(model, loader, optimizer, epochs, accumulate=1):
+    criterion = nn.CrossEntropyLoss()
+    model.train()
+    losses, window = [], []
+    optimizer.zero_grad()
+    for _ in range(epochs):
+        for i, (x, y) in enumerate(loader, start=1):
+            loss = criterion(model(x), y)
+            (loss / accumulate).backward()
+            window.append(loss.item())
+            if i % accumulate == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+                losses += [sum(window) / len(window)] * accumulate
+                window = []
+    return losses
+""",
         "counts batches from 0: steps after the first batch of each group": """
 def train_epochs(model, loader, optimizer, epochs, accumulate=1):
     criterion = nn.CrossEntropyLoss()
@@ -375,6 +393,21 @@ def order_experiment(order, seeds):
 def initial_loss(model, x, y):
     model.eval()
     return float(nn.functional.cross_entropy(model(x), y))
+""",
+        "eval for the measurement, then model.train(): an eval-mode model comes back training": """
+@torch.no_grad()
+def initial_loss(model, x, y):
+    model.eval()
+    loss = float(nn.functional.cross_entropy(model(x), y))
+    model.train()
+    return loss
+""",
+        "requires_grad_(True) afterwards: a frozen parameter comes back trainable": """
+def initial_loss(model, x, y):
+    model.requires_grad_(False)
+    loss = float(nn.functional.cross_entropy(model(x), y))
+    model.requires_grad_(True)
+    return loss
 """,
         "softmax twice: cross_entropy fed probabilities instead of logits": """
 @torch.no_grad()
