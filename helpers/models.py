@@ -82,7 +82,8 @@ def conv_bn(in_channels: int, out_channels: int, kernel_size: int = 3) -> nn.Seq
 
 class ResidualBlock(nn.Module):
     """ResNet's basic block (He et al., 2015): ``relu(x + F(x))``, ``F = conv_bn, ReLU, conv_bn``;
-    the identity path lets gradients reach earlier layers unchanged."""
+    the skip adds the identity to the block's Jacobian, though the final ReLU gates it (a
+    pre-activation block, He et al., 2016, keeps the path clean)."""
 
     def __init__(self, channels: int):
         super().__init__()
