@@ -11,7 +11,8 @@ averages the gradients inside backward(). A DistributedSampler deals each rank i
 every epoch, reshuffled by set_epoch; the global batch (--batch-size) is split over the ranks.
 Rank 0 alone evaluates, logs, saves the checkpoint (with the history so far) after every epoch
 and writes the results. --resume continues from such a checkpoint: every rank loads it onto its
-own device. --crash-rank makes one rank raise on purpose, to see how the job fails.
+own device. --crash-rank makes one rank raise on purpose, to see how the job fails, and
+--ending names a file where rank 0 writes how it ended.
 
 gloo on the CPU, nccl on CUDA GPUs (one per rank). Give each process its share of the CPU cores
 with OMP_NUM_THREADS. The code lives in a file, not in a notebook cell, because torchrun starts
@@ -21,8 +22,10 @@ every rank as a fresh Python process that runs this file.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
+import signal
 import statistics
 import sys
 import time
@@ -139,6 +142,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--crash-rank", type=int, default=-1, help="rank that raises (a test)")
     parser.add_argument("--crash-epoch", type=int, default=1, help="epoch in which it raises")
     parser.add_argument("--crash-step", type=int, default=3, help="step at which it raises")
+    parser.add_argument("--ending", default=None, help="file where rank 0 writes how it ended")
     parser.add_argument("--out", required=True, help="JSON file rank 0 writes the results to")
     args = parser.parse_args(argv)
     for name in ("epochs", "batch_size"):
@@ -151,10 +155,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     rank, world, device = init_distributed(args.backend, args.timeout)
+    ending = open(args.ending, "w", buffering=1) if args.ending and rank == 0 else None
+    if ending:  # a SIGTERM (torchrun stopping the job) writes where rank 0 was, then kills it
+        faulthandler.register(signal.SIGTERM, file=ending, chain=True)
     try:
         result = train(args, rank, world, device)
         if rank == 0:
             Path(args.out).write_text(json.dumps(result, indent=2))
+        if ending:
+            ending.write(f"{time.time()} finished\n")
+    except Exception as err:  # rank 0's own error, with the time it came (the notebook's 5)
+        if ending:
+            ending.write(f"{time.time()} {type(err).__name__}: {err}\n")
+        raise
     finally:
         cleanup()
 

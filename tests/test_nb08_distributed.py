@@ -24,6 +24,9 @@ def test_records_the_gradient_check_and_the_runs(smoke_run):
     assert all(s > 0 for s in results["samples_per_s"].values()) and results["speedup"] > 0
     assert "rank 1 failed first" in results["crash_message"]
     assert "simulated crash on rank 1" in results["crash_message"]
+    # the script's --ending file said how rank 0 ended: its own error, or torchrun's SIGTERM
+    assert results["rank0_ending"].startswith(("with its own error", "stopped by torchrun"))
+    assert results["all_reduce_ms"] > 0
 
 
 def test_the_size_independent_claims_hold_in_smoke_mode(smoke_run):

@@ -63,6 +63,12 @@ WRONG = {
         "the sum over the ranks, never divided: an N times larger step": _average(
             "dist.all_reduce(param.grad)"
         ),
+        "a hard-coded divisor: /= 2, right only on 2 ranks": _average(
+            "dist.all_reduce(param.grad)", "param.grad /= 2"
+        ),
+        "the notebook's nproc as the divisor, not the group's world size": _average(
+            "dist.all_reduce(param.grad)", "param.grad /= nproc"
+        ),
         "each rank divides its own gradient, with no collective at all": _average(
             "param.grad /= world_size"
         ),
@@ -116,6 +122,11 @@ def average_gradients(model):
             body="    shares = [-(-n // world_size)] * world_size if pad else "
             "[len(range(r, n, world_size)) for r in range(world_size)]\n"
             "    return [share // batch_size for share in shares]"
+        ),
+        "rank 0 gets the whole remainder when not padded": _STEPS.format(
+            body="    shares = [-(-n // world_size)] * world_size if pad else "
+            "[n - (world_size - 1) * (n // world_size)] + [n // world_size] * (world_size - 1)\n"
+            "    return [-(-share // batch_size) for share in shares]"
         ),
         "the extra index given to the last rank instead of the first": _STEPS.format(
             body="    shares = [-(-n // world_size)] * world_size if pad else "
