@@ -37,6 +37,23 @@ def test_momentum_and_adam_get_further_down_the_valley_than_sgd(smoke_run):
     assert finals[turned] > finals["SGD, lr 0.035"]  # Adam's rescaling works along the axes
 
 
+def test_sgd_and_momentum_do_not_care_about_the_turn(smoke_run):
+    _, nb = smoke_run(STEM)
+    text = outputs_of(nb, "turned_end = ")
+    lines = [line for line in text.splitlines() if "on the valley turned 45°" in line]
+    assert len(lines) == 2
+    for line in lines:  # "... f after 50 steps: 1.149, on the valley turned 45°: 1.149"
+        plain, turned = line.split("f after 50 steps:")[1].split(", on the valley turned 45°:")
+        assert float(plain) == pytest.approx(float(turned), rel=1e-2)
+
+
+def test_the_standard_false_pass_rate_is_simulated(smoke_run):
+    _, nb = smoke_run(STEM)
+    text = outputs_of(nb, "noise_only = ")
+    one_way = float(text.split("against the other in ")[1].split("%")[0])
+    assert 5 < one_way < 30  # 2 seeds in smoke mode (about 19%), 3 in the full run (about 10.6%)
+
+
 def test_records_every_optimizer_of_the_race_above_chance(smoke_run):
     results, _ = smoke_run(STEM)
     accuracy, spread = results["optimizer_val_accuracy"], results["optimizer_val_accuracy_std"]

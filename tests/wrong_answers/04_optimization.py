@@ -99,29 +99,63 @@ def rmsprop_window(rates, seeds):
     return window
 """,
     },
-    "mean_rate": {
-        "the cosine's average taken as the peak: the decay forgotten": """
+    "cosine_rate": {
+        "the cosine's mean taken as half the peak, with no schedule at all": """
+def cosine_rate(step, total_steps, peak_lr):
+    return 0.5 * peak_lr * (1 + math.cos(math.pi * step / total_steps))
+
+
 def mean_rate(kind, peak_lr, total_steps):
-    return peak_lr
+    return peak_lr if kind == "constant" else peak_lr / 2
 """,
-        "both schedules averaged as if they were cosine": """
-def mean_rate(kind, peak_lr, total_steps):
-    rates = [0.5 * peak_lr * (1 + math.cos(math.pi * t / total_steps)) for t in range(total_steps)]
-    return sum(rates) / total_steps
-""",
-        "the sum of the rates, not their average": """
-def mean_rate(kind, peak_lr, total_steps):
-    if kind == "constant":
-        return peak_lr * total_steps
-    return sum(0.5 * peak_lr * (1 + math.cos(math.pi * t / total_steps))
-               for t in range(total_steps))
-""",
-        "the average of the cosine factor, without the peak rate": """
+        "a linear decay from the peak to 0: the same mean as the cosine's": """
+def cosine_rate(step, total_steps, peak_lr):
+    return peak_lr * (1 - step / total_steps)
+
+
 def mean_rate(kind, peak_lr, total_steps):
     if kind == "constant":
         return peak_lr
-    factors = [0.5 * (1 + math.cos(math.pi * t / total_steps)) for t in range(total_steps)]
-    return sum(factors) / total_steps
+    return sum(cosine_rate(t, total_steps, peak_lr) for t in range(total_steps)) / total_steps
+""",
+        "a full period of the cosine over the run: down and back up": """
+def cosine_rate(step, total_steps, peak_lr):
+    return 0.5 * peak_lr * (1 + math.cos(2 * math.pi * step / total_steps))
+
+
+def mean_rate(kind, peak_lr, total_steps):
+    if kind == "constant":
+        return peak_lr
+    return sum(cosine_rate(t, total_steps, peak_lr) for t in range(total_steps)) / total_steps
+""",
+        "the mean over steps 1 to T instead of the steps 0 to T-1 the run takes": """
+def cosine_rate(step, total_steps, peak_lr):
+    return 0.5 * peak_lr * (1 + math.cos(math.pi * step / total_steps))
+
+
+def mean_rate(kind, peak_lr, total_steps):
+    if kind == "constant":
+        return peak_lr
+    steps = range(1, total_steps + 1)
+    return sum(cosine_rate(t, total_steps, peak_lr) for t in steps) / total_steps
+""",
+        "both schedules averaged as if they were cosine": """
+def cosine_rate(step, total_steps, peak_lr):
+    return 0.5 * peak_lr * (1 + math.cos(math.pi * step / total_steps))
+
+
+def mean_rate(kind, peak_lr, total_steps):
+    return sum(cosine_rate(t, total_steps, peak_lr) for t in range(total_steps)) / total_steps
+""",
+        "the sum of the rates, not their average": """
+def cosine_rate(step, total_steps, peak_lr):
+    return 0.5 * peak_lr * (1 + math.cos(math.pi * step / total_steps))
+
+
+def mean_rate(kind, peak_lr, total_steps):
+    if kind == "constant":
+        return peak_lr * total_steps
+    return sum(cosine_rate(t, total_steps, peak_lr) for t in range(total_steps))
 """,
     },
 }
