@@ -45,15 +45,15 @@ def test_the_transfer_and_the_augmentation_experiments_are_recorded(smoke_run):
     assert sorted(transfer) == sorted(METHODS)  # JSON keys come back sorted
     assert len({len(a) for a in transfer.values()}) == 1 and len(transfer["fine-tune"]) >= 2
     assert all(0.0 <= a <= 1.0 for accuracies in transfer.values() for a in accuracies)
-    augmentation = results["augmentation_3px"]
-    assert sorted(augmentation) == ["0", "1"]
-    assert all(sorted(runs) == ["control", "shifted"] for runs in augmentation.values())
+    augmentation = results["augmentation_3px"]  # validation accuracy at 3 px
+    assert sorted(augmentation) == ["control", "shifted", "small CNN (before)"]
+    assert all(0.0 <= a <= 1.0 for a in augmentation.values())
 
 
 def test_the_committed_full_run_printed_its_comparisons():
     nb = nbformat.read(NOTEBOOK_DIR / f"{STEM}.ipynb", as_version=4)
     modern = outputs_of(nb, "modern_tests = []")
-    assert re.search(r"per seed: [\d.]+%, [\d.]+% \| mean [\d.]+%", modern)  # two seeds
+    assert re.search(r"per seed: [\d.]+% \| small CNN [\d.]+%", modern)  # one seed by default
     transfer = outputs_of(nb, "from statistics import mean, stdev").splitlines()
     assert transfer[0].startswith("500 labelled images, 24 passes over them")
     for method in METHODS:
