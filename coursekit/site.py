@@ -177,14 +177,17 @@ def _nav_cell(text: str) -> nbformat.NotebookNode:
 
 def rewrite_links(body: str, names: set[str]) -> str:
     """Point links to course notebooks (``02_x.ipynb``, ``../notebooks/02_x.ipynb``,
-    ``A1_x.ipynb``) at their pages."""
+    ``A1_x.ipynb``) at their pages, and links to the README at the index's opening."""
 
     def page(match: re.Match) -> str:
         name, anchor = match.group(2), match.group(3) or ""
         return f'href="{name}.html{anchor}"' if name in names else match.group(0)
 
     notebook = r'href="(\./|\.\./notebooks/|notebooks/)?((?:\d\d|A\d)_[\w.-]+?)\.ipynb(#[^"]*)?"'
-    return re.sub(notebook, page, body)
+    body = re.sub(notebook, page, body)
+    # the README is not part of the site: its opening (what the course is, where it comes from)
+    # is the index page's "about" section
+    return re.sub(r'href="(\./|\.\./)?README\.md(#[^"]*)?"', 'href="index.html#about"', body)
 
 
 _CALL_KINDS = {  # which call names a figure's title, a panel's title or an axis
@@ -372,14 +375,17 @@ def render_page(
     return rewrite_links(body, names)
 
 
-def index_page(title: str, entries: list[dict[str, str]]) -> str:
-    """The course index: every notebook in order, with its title and opening paragraph."""
+def index_page(title: str, entries: list[dict[str, str]], about: str = "") -> str:
+    """The course index: ``about`` (markdown: the README's opening), then every notebook in
+    order, with its title and opening paragraph."""
     from nbconvert.filters import markdown2html
 
     esc = html.escape
+    names = {e["page"].removesuffix(".html") for e in entries}
+    about_html = rewrite_links(markdown2html(about), names) if about else ""
     items = "\n".join(
         f'<li><a class="title" href="{esc(e["page"])}">{esc(e["title"])}</a>'
-        f"<div>{markdown2html(e['intro']) if e['intro'] else ''}</div>"
+        f"<div>{rewrite_links(markdown2html(e['intro']), names) if e['intro'] else ''}</div>"
         f'<div class="meta"><a href="{esc(e["download"])}">download the notebook</a></div></li>'
         for e in entries
     )
@@ -391,10 +397,21 @@ def index_page(title: str, entries: list[dict[str, str]]) -> str:
         f"<script>{MATHJAX_CONFIG}</script>"
         f'<script defer src="{MATHJAX_URL}"></script>'
         f"</head><body><main>\n<h1>{esc(title)}</h1>\n"
+        f'<section id="about">{about_html}</section>'
         f'<p class="meta">{len(entries)} notebooks, to read in order; '
         "each page shows a notebook with its outputs.</p>\n"
         f'<ol class="course">\n{items}\n</ol>\n</main></body></html>\n'
     )
+
+
+def course_about() -> str:
+    """The README's opening, between its first heading and its first section (markdown)."""
+    readme = ROOT / "README.md"
+    if not readme.is_file():
+        return ""
+    text = readme.read_text(encoding="utf-8")
+    opening = re.split(r"^## ", text, maxsplit=1, flags=re.M)[0]
+    return opening.split("\n", 1)[1].strip() if opening.startswith("# ") else ""
 
 
 def course_title(default: str = "The course") -> str:
@@ -455,7 +472,7 @@ def _write_site(
                 "download": f"ipynb/{path.name}",
             }
         )
-    (out / "index.html").write_text(index_page(title, entries), encoding="utf-8")
+    (out / "index.html").write_text(index_page(title, entries, course_about()), encoding="utf-8")
 
 
 def _replace_dir(new: Path, out_dir: Path) -> None:

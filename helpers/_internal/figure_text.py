@@ -25,7 +25,7 @@ def _panel(ax: Any) -> str:
     if not axes and ax.images:
         axes = "an image"
     labels = [_clean(t) for t in ax.get_legend_handles_labels()[1] if not t.startswith("_")]
-    legend = f" ({', '.join(labels[:8])}{', …' if len(labels) > 8 else ''})" if labels else ""
+    legend = f" ({', '.join(labels[:8])}{', and more' if len(labels) > 8 else ''})" if labels else ""
     return ": ".join(p for p in (title, axes) if p) + legend
 
 
@@ -37,7 +37,7 @@ def describe(figure: Any) -> str:
     panels = [p for p in (_panel(ax) for ax in axes) if p]
     if len(axes) > 6:  # a grid of small images: their titles say what each one is
         titles = [t for t in (_clean(ax.get_title()) for ax in axes) if t]
-        shown = ", ".join(titles[:12]) + (", …" if len(titles) > 12 else "")
+        shown = ", ".join(titles[:12]) + (", and more" if len(titles) > 12 else "")
         body = f"{len(axes)} small panels, titled {shown}" if titles else f"{len(axes)} panels"
     elif len(panels) == 1:
         body = panels[0]
