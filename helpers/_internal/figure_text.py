@@ -25,7 +25,8 @@ def _panel(ax: Any) -> str:
     if not axes and ax.images:
         axes = "an image"
     labels = [_clean(t) for t in ax.get_legend_handles_labels()[1] if not t.startswith("_")]
-    legend = f" ({', '.join(labels[:8])}{', and more' if len(labels) > 8 else ''})" if labels else ""
+    more = ", and more" if len(labels) > 8 else ""
+    legend = f" ({', '.join(labels[:8])}{more})" if labels else ""
     return ": ".join(p for p in (title, axes) if p) + legend
 
 
