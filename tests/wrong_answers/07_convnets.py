@@ -87,3 +87,34 @@ def logits_alone(model, x):
 """,
     },
 }
+
+WRONG["random_shift"].update(
+    {
+        "the generator ignored: offsets from the global random state": """
+def random_shift(x, max_shift, generator):
+    offsets = torch.randint(-max_shift, max_shift + 1, (len(x), 2)).tolist()
+    return torch.stack([shift_images(img, dx, dy, BACKGROUND) for img, (dx, dy) in zip(x, offsets)])
+""",
+        "a fresh generator made inside: every batch gets the same offsets": """
+def random_shift(x, max_shift, generator):
+    fresh = torch.Generator().manual_seed(0)
+    offsets = torch.randint(-max_shift, max_shift + 1, (len(x), 2), generator=fresh).tolist()
+    return torch.stack([shift_images(img, dx, dy, BACKGROUND) for img, (dx, dy) in zip(x, offsets)])
+""",
+        "torch.roll: pixels pushed out wrap around to the other side": """
+def random_shift(x, max_shift, generator):
+    offsets = torch.randint(-max_shift, max_shift + 1, (len(x), 2), generator=generator).tolist()
+    return torch.stack(
+        [torch.roll(img, (dy, dx), dims=(-2, -1)) for img, (dx, dy) in zip(x, offsets)]
+    )
+""",
+    }
+)
+WRONG["logits_alone"][
+    "a deep copy predicts each image alone in training mode (batch-independent, but wrong)"
+] = """
+def logits_alone(model, x):
+    alone = copy.deepcopy(model).train()
+    with torch.no_grad():
+        return torch.cat([alone(img[None]) for img in x.to(dev)])
+"""
