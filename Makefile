@@ -89,4 +89,10 @@ $(MATHJAX): package.json package-lock.json
 site: $(STAMP) $(MATHJAX)
 	$(PY) -m coursekit.site $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS))
 
-.PHONY: student grade site
+## make zh [ONLY=03]: the Chinese edition: bring translations/zh_CN/*.po in step with the English
+## notebooks, check every entry (translated, not fuzzy, same code, same formulas), then write
+## notebooks/zh_CN/ (it fails, naming each cell, while one is untranslated or fuzzy)
+zh: $(STAMP)
+	$(PY) -m coursekit.translate build $(if $(ONLY),--only $(ONLY))
+
+.PHONY: student grade site zh

@@ -95,16 +95,20 @@ class Exercise:
         return [i for i in (self.heading, self.solution, self.answer) if i is not None]
 
 
+KINDS_ZH = {"实现": "Build", "实验": "Experiment", "解释": "Explain"}  # the Chinese edition's
+
+
 def _prompt_title(text: str) -> tuple[str, str]:
     """The exercise's kind (Build, Experiment, Explain or "") and a one-line title, from the
-    prompt's ``Exercise N`` line (``### Exercise 2 (Experiment): ...``), else its first line."""
+    prompt's ``Exercise N`` line (``### Exercise 2 (Experiment): ...``, in Chinese
+    ``### 练习 2（实验）：...``), else its first line."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    named = [line for line in lines if re.search(r"\bExercise\s+\d", line)]
+    named = [line for line in lines if re.search(r"\bExercise\s+\d|练习\s*\d", line)]
     headings = [line for line in named if line.startswith(("#", "**"))]
     first = (headings or named or lines or [""])[0]
-    found = re.search(r"\b(build|experiment|explain)\b", first, re.I)
+    found = re.search(r"\b(build|experiment|explain)\b|[（(](实现|实验|解释)", first, re.I)
     found = found or re.search(r"\((build|experiment|explain)\b", text, re.I)
-    kind = found.group(1).capitalize() if found else ""
+    kind = (found.group(1) or KINDS_ZH[found.group(2)]).capitalize() if found else ""
     title = re.sub(r"^#+\s*|\*\*|`", "", first).strip()
     return kind, title if len(title) <= 80 else title[:77] + "..."
 
@@ -135,7 +139,7 @@ def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
             prompt is None
             or prompt.cell_type != "markdown"
             or {SOLUTION_TAG, ANSWER_TAG} & set(tags(prompt))
-            or "exercise" not in source(prompt).lower()
+            or not re.search("exercise|练习", source(prompt).lower())
         ):
             raise ValueError(
                 f"{where}: cell {i - 1} must be its markdown prompt naming the Exercise"

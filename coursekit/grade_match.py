@@ -28,7 +28,7 @@ from typing import Any
 import nbformat
 
 from . import cells, grade_guard
-from .student import YOUR_ANSWER, names, student_notebook
+from .student import YOUR_ANSWER, YOUR_ANSWER_ZH, names, student_notebook
 
 GRADE = "grade"  # the metadata key of the cells the grader adds or places (role, exercise, ...)
 PARAMETERS_INJECTED = "injected-parameters"
@@ -48,6 +48,15 @@ def code_key(source: str) -> str | None:
         return ast.dump(ast.parse(source))
     except SyntaxError:
         return None
+
+
+def _same_code(a: str, b: str) -> bool:
+    """Whether two cells are the same code, comments and formatting aside (the Chinese edition's
+    checks differ from the English ones only in their comments)."""
+    if normalized(a) == normalized(b):
+        return True
+    key = code_key(a)
+    return key is not None and key == code_key(b)
 
 
 def _statements(source: str) -> int:
@@ -390,9 +399,9 @@ def _place_yours(subs: list, ref: Reference, part: Part, out: Alignment, taken: 
 def _answer_text(text: str) -> str:
     """What the student wrote in a "Your answer" cell: the placeholder line taken out."""
     text = normalized(text)
-    placeholder = normalized(YOUR_ANSWER)
-    text = text.replace(placeholder, "")
-    text = re.sub(r"^\*\*Your answer:?\*\*:?", "", text.strip()).strip()
+    for placeholder in (YOUR_ANSWER, YOUR_ANSWER_ZH):
+        text = text.replace(normalized(placeholder), "")
+    text = re.sub(r"^\*\*(Your answer:?|你的回答[:：]?)\*\*[:：]?", "", text.strip()).strip()
     return text
 
 
@@ -565,7 +574,7 @@ class _Builder:
                 f"exercise {part.number}: its check was deleted; the course's check was put "
                 "back after the stub and ran"
             )
-        elif normalized(cells.source(self.subs[s])) != normalized(part.check_source):
+        elif not _same_code(cells.source(self.subs[s]), part.check_source):
             self.notes.append(
                 f"exercise {part.number}: its check was edited; the course's check ran"
             )

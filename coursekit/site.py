@@ -41,6 +41,7 @@ from helpers._internal.paths import BUILD, NOTEBOOKS, ROOT
 
 from .cells import SOLUTION_TAG, source, title_and_intro
 from .run import selected_notebooks
+from .student import chinese_editions
 
 SITE = BUILD / "site"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -158,14 +159,42 @@ mjx-container { overflow-x: auto; overflow-y: hidden; max-width: 100%; }
 """
 
 
-def _nav(pages: list[tuple[str, str]], k: int) -> str:
-    """Markdown links: the index, the previous and the next page, and the notebook's download."""
-    links = ["[Course index](index.html)"]
+# The site's own words, in each edition's language (the Chinese pages are in zh_CN/).
+WORDS = {
+    "en": {
+        "index": "Course index",
+        "previous": "previous",
+        "next": "next",
+        "download": "download the notebook",
+        "solution": "Solution (click to show the code)",
+        "listed": "{n} notebooks, to read in order; each page shows a notebook with its outputs.",
+        "switch": '<a href="{href}" hreflang="zh-CN" lang="zh-CN">中文</a>',
+    },
+    "zh-CN": {
+        "index": "课程目录",
+        "previous": "上一篇",
+        "next": "下一篇",
+        "download": "下载笔记本",
+        "solution": "参考答案（点击显示代码）",
+        "listed": "共 {n} 个笔记本，请按顺序阅读；每一页是一个笔记本及其输出。",
+        "switch": '<a href="{href}" hreflang="en" lang="en">English</a>',
+    },
+}
+ZH = "zh_CN"  # the Chinese edition's folder, in notebooks/ and on the site
+
+
+def _nav(pages: list[tuple[str, str]], k: int, lang: str = "en", other: str = "") -> str:
+    """Markdown links: the index, the previous and the next page, the notebook's download, and
+    ``other``, the same page in the other language (empty: none)."""
+    w = WORDS[lang]
+    links = [f"[{w['index']}](index.html)"]
     if k > 0:
-        links.append(f"previous: [{pages[k - 1][1]}]({pages[k - 1][0]}.html)")
+        links.append(f"{w['previous']}: [{pages[k - 1][1]}]({pages[k - 1][0]}.html)")
     if k + 1 < len(pages):
-        links.append(f"next: [{pages[k + 1][1]}]({pages[k + 1][0]}.html)")
-    links.append(f"[download the notebook](ipynb/{pages[k][0]}.ipynb)")
+        links.append(f"{w['next']}: [{pages[k + 1][1]}]({pages[k + 1][0]}.html)")
+    links.append(f"[{w['download']}](ipynb/{pages[k][0]}.ipynb)")
+    if other:
+        links.append(w["switch"].format(href=other))
     return " · ".join(links)
 
 
@@ -187,7 +216,8 @@ def rewrite_links(body: str, names: set[str]) -> str:
     body = re.sub(notebook, page, body)
     # the README is not part of the site: its opening (what the course is, where it comes from)
     # is the index page's "about" section
-    return re.sub(r'href="(\./|\.\./)?README\.md(#[^"]*)?"', 'href="index.html#about"', body)
+    readme = r'href="(\./|(\.\./)+)?README(\.zh-CN)?\.md(#[^"]*)?"'
+    return re.sub(readme, 'href="index.html#about"', body)
 
 
 _CALL_KINDS = {  # which call names a figure's title, a panel's title or an axis
@@ -301,10 +331,11 @@ def add_alt_texts(nb: nbformat.NotebookNode) -> int:
     return done
 
 
-def save_figures(nb: nbformat.NotebookNode, folder: Path, stem: str) -> int:
+def save_figures(nb: nbformat.NotebookNode, folder: Path, stem: str, up: str = "") -> int:
     """Write every PNG of ``nb`` to ``folder/<stem>-<n>.png`` and point the page at the file
-    (output metadata ``course_src``): the page links each figure to its full size, which a
-    multi-panel figure needs on a phone. Returns how many were written."""
+    (output metadata ``course_src``, ``up`` + the folder's name + the file: ``../`` for a page
+    in zh_CN/, whose figures are the English ones): the page links each figure to its full
+    size, which a multi-panel figure needs on a phone. Returns how many were written."""
     n = 0
     for cell in nb.cells:
         for output in cell.get("outputs", []):
@@ -312,7 +343,7 @@ def save_figures(nb: nbformat.NotebookNode, folder: Path, stem: str) -> int:
                 n += 1
                 name = f"{stem}-{n}.png"
                 (folder / name).write_bytes(base64.b64decode(output["data"]["image/png"]))
-                output.setdefault("metadata", {})[SRC_KEY] = f"{folder.name}/{name}"
+                output.setdefault("metadata", {})[SRC_KEY] = f"{up}{folder.name}/{name}"
     return n
 
 
@@ -337,11 +368,15 @@ def _dark_theme_css() -> str:
     return ""
 
 
-def _exporter() -> Any:
+def _exporter(lang: str = "en") -> Any:
+    """nbconvert's exporter for a page in ``lang`` (the Chinese pages are one folder down)."""
     from nbconvert import HTMLExporter
 
     return HTMLExporter(
-        template_name="course", extra_template_basedirs=[str(TEMPLATES)], mathjax_url=MATHJAX_URL
+        template_name="course",
+        extra_template_basedirs=[str(TEMPLATES)],
+        mathjax_url=("" if lang == "en" else "../") + MATHJAX_URL,
+        language_code=lang.split("-")[0],  # nbconvert takes ISO 639-1 only: render_page adds -CN
     )
 
 
@@ -351,12 +386,14 @@ def render_page(
     nav: str,
     names: set[str],
     exporter: Any = None,
-    figures: tuple[Path, str] | None = None,
+    figures: tuple[Path, str] | tuple[Path, str, str] | None = None,
+    lang: str = "en",
 ) -> str:
-    """One notebook as a standalone HTML page with navigation at the top and the bottom, its
-    solutions folded; with ``figures`` (a folder and a file stem) its figures are written there
-    and linked, else embedded."""
-    exporter = exporter or _exporter()
+    """One notebook as a standalone HTML page (``<html lang>``: ``lang``) with navigation at the
+    top and the bottom, its solutions folded; with ``figures`` (a folder, a file stem and
+    optionally the path up to the folder) its figures are written there and linked, else
+    embedded."""
+    exporter = exporter or _exporter(lang)
     nb = nbformat.from_dict(nb)  # a copy: the navigation cells and alt texts are for the page only
     fold_solutions(nb)
     nb.cells = [_nav_cell(nav), *nb.cells, _nav_cell(nav)]
@@ -365,48 +402,52 @@ def render_page(
         save_figures(nb, *figures)
     resources = {
         "metadata": {"name": title},
-        "language_code": "en",
+        "course_solution_summary": WORDS[lang]["solution"],
         "course_mathjax_config": MATHJAX_CONFIG,
         "course_dark_theme": _dark_theme_css(),
         "course_css": _PAGE_CSS,
         "course_footer_js": FOOTER_JS,
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
+    body = body.replace(f'<html lang="{lang.split("-")[0]}">', f'<html lang="{lang}">', 1)
     return rewrite_links(body, names)
 
 
-def index_page(title: str, entries: list[dict[str, str]], about: str = "") -> str:
+def index_page(
+    title: str, entries: list[dict[str, str]], about: str = "", lang: str = "en", other: str = ""
+) -> str:
     """The course index: ``about`` (markdown: the README's opening), then every notebook in
-    order, with its title and opening paragraph."""
+    order, with its title and opening paragraph; in ``lang`` (the Chinese index is in zh_CN/),
+    with a link to the index in the other language at ``other`` (empty: none)."""
     from nbconvert.filters import markdown2html
 
-    esc = html.escape
+    esc, w = html.escape, WORDS[lang]
+    up = "../" if lang != "en" else ""
+    switch = f'<p class="meta">{w["switch"].format(href=esc(other))}</p>\n' if other else ""
     names = {e["page"].removesuffix(".html") for e in entries}
     about_html = rewrite_links(markdown2html(about), names) if about else ""
     items = "\n".join(
         f'<li><a class="title" href="{esc(e["page"])}">{esc(e["title"])}</a>'
         f"<div>{rewrite_links(markdown2html(e['intro']), names) if e['intro'] else ''}</div>"
-        f'<div class="meta"><a href="{esc(e["download"])}">download the notebook</a></div></li>'
+        f'<div class="meta"><a href="{esc(e["download"])}">{w["download"]}</a></div></li>'
         for e in entries
     )
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
         '<meta name="color-scheme" content="light dark">'
         f"<title>{esc(title)}</title><style>{_CSS}</style>"
         f"<script>{MATHJAX_CONFIG}</script>"
-        f'<script defer src="{MATHJAX_URL}"></script>'
-        f"</head><body><main>\n<h1>{esc(title)}</h1>\n"
+        f'<script defer src="{up}{MATHJAX_URL}"></script>'
+        f"</head><body><main>\n{switch}<h1>{esc(title)}</h1>\n"
         f'<section id="about">{about_html}</section>'
-        f'<p class="meta">{len(entries)} notebooks, to read in order; '
-        "each page shows a notebook with its outputs.</p>\n"
+        f'<p class="meta">{w["listed"].format(n=len(entries))}</p>\n'
         f'<ol class="course">\n{items}\n</ol>\n</main></body></html>\n'
     )
 
 
-def course_about() -> str:
+def course_about(readme: Path = ROOT / "README.md") -> str:
     """The README's opening, between its first heading and its first section (markdown)."""
-    readme = ROOT / "README.md"
     if not readme.is_file():
         return ""
     text = readme.read_text(encoding="utf-8")
@@ -414,9 +455,8 @@ def course_about() -> str:
     return opening.split("\n", 1)[1].strip() if opening.startswith("# ") else ""
 
 
-def course_title(default: str = "The course") -> str:
+def course_title(default: str = "The course", readme: Path = ROOT / "README.md") -> str:
     """The README's first heading (the course's name), else ``default``."""
-    readme = ROOT / "README.md"
     if readme.is_file():
         for line in readme.read_text(encoding="utf-8").splitlines():
             if line.startswith("# "):
@@ -443,24 +483,30 @@ def read_notebooks(paths: list[Path]) -> list[tuple[Path, nbformat.NotebookNode]
     return loaded
 
 
-def _write_site(
-    loaded: list[tuple[Path, nbformat.NotebookNode]], out: Path, title: str, mathjax: Path
+def _write_edition(
+    loaded: list[tuple[Path, nbformat.NotebookNode]],
+    out: Path,
+    title: str,
+    about: str,
+    lang: str,
+    others: dict[str, str],
 ) -> None:
-    """The whole site into the empty folder ``out``."""
-    (out / "ipynb").mkdir()
-    (out / FIGURES).mkdir()
-    (out / "_static" / "mathjax").mkdir(parents=True)
-    shutil.copyfile(mathjax, out / MATHJAX_URL)
+    """One language's pages, index and notebooks into ``out`` (the site's root for English,
+    its zh_CN/ for Chinese); ``others`` maps a page's name to the same page in the other
+    language (``index`` included). Figures go to the root's figures/ (the editions' outputs are
+    the same)."""
+    up = "../" if lang != "en" else ""
+    (out / "ipynb").mkdir(parents=True)
     pages = [(path.stem, title_and_intro(nb, path.stem)[0]) for path, nb in loaded]
     names = {name for name, _ in pages}
-    exporter = _exporter()
+    exporter = _exporter(lang)
+    figures = out.parent / FIGURES if up else out / FIGURES
     entries = []
     for k, (path, nb) in enumerate(loaded):
         page_title, intro = title_and_intro(nb, path.stem)
+        nav = _nav(pages, k, lang, others.get(path.stem, ""))
         (out / f"{path.stem}.html").write_text(
-            render_page(
-                nb, page_title, _nav(pages, k), names, exporter, (out / FIGURES, path.stem)
-            ),
+            render_page(nb, page_title, nav, names, exporter, (figures, path.stem, up), lang),
             encoding="utf-8",
         )
         shutil.copyfile(path, out / "ipynb" / path.name)
@@ -472,7 +518,37 @@ def _write_site(
                 "download": f"ipynb/{path.name}",
             }
         )
-    (out / "index.html").write_text(index_page(title, entries, course_about()), encoding="utf-8")
+    (out / "index.html").write_text(
+        index_page(title, entries, about, lang, others.get("index", "")), encoding="utf-8"
+    )
+
+
+def _write_site(
+    loaded: list[tuple[Path, nbformat.NotebookNode]],
+    out: Path,
+    title: str,
+    mathjax: Path,
+    chinese: list[tuple[Path, nbformat.NotebookNode]] = (),
+) -> None:
+    """The whole site into the empty folder ``out``: the English pages, and the Chinese ones
+    (``chinese``, when given) in ``out/zh_CN/``, each page linking to its counterpart."""
+    (out / FIGURES).mkdir()
+    (out / "_static" / "mathjax").mkdir(parents=True)
+    shutil.copyfile(mathjax, out / MATHJAX_URL)
+    zh = {path.stem for path, _ in chinese}
+    to_zh = {name: f"{ZH}/{name}.html" for name in zh | ({"index"} if zh else set())}
+    _write_edition(loaded, out, title, course_about(), "en", to_zh)
+    if chinese:
+        readme = ROOT / "README.zh-CN.md"
+        to_en = {path.stem: f"../{path.stem}.html" for path, _ in loaded}
+        _write_edition(
+            list(chinese),
+            out / ZH,
+            course_title(title, readme),
+            course_about(readme),
+            "zh-CN",
+            {**to_en, "index": "../index.html"},
+        )
 
 
 def _replace_dir(new: Path, out_dir: Path) -> None:
@@ -508,17 +584,22 @@ def build_site(
             "(`make site` does), so that the site can typeset math offline"
         )
     loaded = read_notebooks([Path(p) for p in notebooks])
+    chinese = read_notebooks(chinese_editions([Path(p) for p in notebooks]))
     out_dir = Path(out_dir).absolute()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-new-", dir=out_dir.parent))
     try:
-        _write_site(loaded, tmp, title or course_title(), mathjax)
+        _write_site(loaded, tmp, title or course_title(), mathjax, chinese)
         tmp.chmod(0o755)
         _replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return [out_dir / "index.html", *(out_dir / f"{path.stem}.html" for path, _ in loaded)]
+    return [
+        out_dir / "index.html",
+        *(out_dir / f"{path.stem}.html" for path, _ in loaded),
+        *(out_dir / ZH / f"{path.stem}.html" for path, _ in chinese),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,6 +47,7 @@ STUDENT = BUILD / "student"
 ARCHIVE_TOP = "pytorch-mnist-course"  # the folder the zip archive unpacks to
 YOUR_ANSWER_TAG = "your-answer"
 YOUR_ANSWER = "**Your answer:** *(replace this line with your conclusion, in words)*"
+YOUR_ANSWER_ZH = "**你的回答：** *（把这一行换成你的结论，用文字写出）*"  # the Chinese edition's
 _MUTATORS = {"append", "extend", "update", "add", "insert", "setdefault", "pop", "clear"}
 _MAGIC = re.compile(r"^\s*[%!].*$", re.M)
 
@@ -174,10 +175,11 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     answers = {ex.answer for ex in found if ex.answer is not None}
     cleared = dependent_cells(nb, {ex.solution for ex in found} | {ex.check for ex in found})
     out = copy.deepcopy(nb)
+    chinese = nb.metadata.get("course_translation", {}).get("language") == "zh_CN"
     kept = []
     for i, cell in enumerate(out.cells):
         if i in answers:
-            yours = nbformat.v4.new_markdown_cell(YOUR_ANSWER)
+            yours = nbformat.v4.new_markdown_cell(YOUR_ANSWER_ZH if chinese else YOUR_ANSWER)
             yours.metadata["tags"] = [YOUR_ANSWER_TAG]
             yours["id"] = f"{cells.cell_id(cell) or i}-yours"[-64:]
             kept.append(yours)
@@ -282,7 +284,35 @@ reports to your teacher any code that changes what a check relies on.
 """
 
 
-GRADER_ONLY = {"dask"}  # what the course's tools need and a student does not
+STUDENT_README_ZH = """# PyTorch 与 MNIST：学生版
+
+这些笔记本在 MNIST 上一次讲一个概念，讲授 PyTorch；每个笔记本以练习结束。中文版在
+`notebooks/zh_CN/`，与英文版（`notebooks/`）是同一套程序：代码、输出和图完全相同，只有文字和
+代码注释译成了中文（打印的输出和图中的标签仍是英文）。安装、数据和交作业的方法见 `README.md`。
+
+## 练习
+
+每个练习有题目、一个待补全的代码单元格（运行时抛出 `NotImplementedError("hint: ...")`）和一个
+检查单元格。把待补全单元格的函数体换成你的代码并运行，再运行检查：代码正确时它打印一句话，否则
+报错并说明哪里不对。实验题和解释题还要求你用文字写出结论：写在检查下方的“你的回答”单元格里，
+替换其中的占位行。留空的回答算作没有完成。
+
+## 交作业
+
+交回笔记本文件本身（`notebooks/zh_CN/NN_name.ipynb`）。老师的评分程序以冒烟模式运行它（参数
+单元格中的 `smoke = True`：小规模、快速运行），交之前请自己先这样运行一遍。保留笔记本原有的单元格、
+它们的顺序和检查单元格：评分程序靠它们找到练习（添加你自己的单元格没有问题）。中文版和英文版的
+评分方式完全相同。
+"""
+
+
+def chinese_editions(notebooks: list[Path]) -> list[Path]:
+    """The Chinese edition of each notebook (``zh_CN/<same name>`` beside it) that exists."""
+    found = [Path(p).parent / "zh_CN" / Path(p).name for p in notebooks]
+    return [p for p in found if p.is_file()]
+
+
+GRADER_ONLY = {"dask", "polib"}  # what the course's tools need and a student does not
 
 
 def _dependencies() -> tuple[list[str], str]:
@@ -347,6 +377,7 @@ def write_package(notebooks: list[Path], out_dir: Path = STUDENT) -> tuple[Path,
     if out_dir.exists():
         shutil.rmtree(out_dir)
     write_student_edition(notebooks, out_dir / "notebooks")
+    write_student_edition(chinese_editions(notebooks), out_dir / "notebooks" / "zh_CN")
     _copy_tree(ROOT / "helpers", out_dir / "helpers")
     if (ROOT / "scripts").is_dir():
         _copy_tree(ROOT / "scripts", out_dir / "scripts")
@@ -355,6 +386,8 @@ def write_package(notebooks: list[Path], out_dir: Path = STUDENT) -> tuple[Path,
     (out_dir / "pyproject.toml").write_text(_pyproject(runtime))
     (out_dir / "requirements.txt").write_text("".join(f"{r}\n" for r in runtime) + "-e .\n")
     (out_dir / "README.md").write_text(STUDENT_README)
+    if chinese_editions(notebooks):
+        (out_dir / "README.zh-CN.md").write_text(STUDENT_README_ZH)
     archive = out_dir.with_suffix(".zip")
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):
@@ -463,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"{folder}: the student package ({len(sources)} notebook(s)); archive: {archive}")
-    problems = package_leaks(sources, folder)
+    problems = package_leaks(sources + chinese_editions(sources), folder)
     for problem in problems:
         print(f"ANSWER GIVEN AWAY: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -174,6 +174,7 @@ def test_title_and_intro():
 def test_the_site_of_the_committed_notebooks(tmp_path):
     """What ``make site`` does on a fresh clone: every committed notebook, in course order."""
     pages = site.build_site(NOTEBOOKS, tmp_path / "site")
+    assert len(pages) == 1 + 2 * len(NOTEBOOKS)
     index = pages[0].read_text()
     assert re.findall(r'class="title" href="([^"]+)"', index) == [
         f"{p.stem}.html" for p in NOTEBOOKS
@@ -191,6 +192,20 @@ def test_the_site_of_the_committed_notebooks(tmp_path):
             f"<title>{site.title_and_intro(nbformat.read(path, as_version=4), '')[0]}</title>"
             in text
         )
+    # the Chinese edition: a page per notebook in zh_CN/, each page linking to its counterpart
+    root = tmp_path / "site"
+    zh_index = (root / "zh_CN" / "index.html").read_text()
+    assert zh_index.startswith('<!DOCTYPE html>\n<html lang="zh-CN">')
+    assert 'href="../index.html" hreflang="en"' in zh_index
+    assert 'href="zh_CN/index.html" hreflang="zh-CN"' in index
+    for path in NOTEBOOKS:
+        english, chinese = (root / f"{path.stem}.html").read_text(), root / "zh_CN" / path.name
+        assert f'href="zh_CN/{path.stem}.html" hreflang="zh-CN"' in english
+        text = (root / "zh_CN" / f"{path.stem}.html").read_text()
+        assert '<html lang="zh-CN">' in text and f'href="../{path.stem}.html" hreflang="en"' in text
+        zh_title = site.title_and_intro(nbformat.read(chinese, as_version=4), "")[0]
+        assert f"<title>{zh_title}</title>" in text and f">{zh_title}</a>" in zh_index
+        assert 'src="../_static/mathjax/' in text and 'src="../figures/' in text
 
 
 def test_pages_work_offline_math_from_the_site_and_nothing_from_another_host(

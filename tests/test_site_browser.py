@@ -12,7 +12,9 @@ edge, text output keeps its columns (no word broken), every cell stays inside th
 the page does not end with a raw results dict, the console shows no error, and axe-core finds no
 serious or critical accessibility violation (in the light colour scheme everywhere on the
 desktop, in the dark one and on the phone on the index and the largest page: every page shares
-one stylesheet).
+one stylesheet). The Chinese pages (``zh_CN/``) get the same checks on the desktop, and their
+Chinese text must be drawn with a CJK font (two different characters must not look alike, as the
+boxes of a missing font do); a screenshot of the Chinese index is kept beside the test's files.
 
 Needs Debian's ``chromium`` (``.ci/run`` installs it with apt-get; the test skips, saying so, only
 when it is absent), ``playwright`` (the test extra) and ``npm ci`` (MathJax and axe-core).
@@ -191,6 +193,24 @@ def axe_violations(page, axe: str) -> list[str]:
     return page.evaluate(AXE_JS)
 
 
+def cjk_problems(page, built_site: list[Path], folder: Path) -> list[str]:
+    """Whether the Chinese index is drawn with a CJK font: without one, every character is the
+    same empty box. Keeps a screenshot of the page in ``folder``."""
+    (index,) = [p for p in built_site if p.parts[-2:] == ("zh_CN", "index.html")]
+    page.set_viewport_size(DESKTOP)
+    open_page(page, index, "light")
+    page.screenshot(path=str(folder / "zh_CN-index.png"))
+    if page.evaluate("() => document.documentElement.lang") != "zh-CN":
+        return ["zh_CN/index.html: <html lang> is not zh-CN"]
+    page.evaluate(
+        "() => { for (const t of ['张量', '梯度']) { const s = document.createElement('span');"
+        " s.className = 'cjk-probe'; s.textContent = t; document.body.prepend(s); } }"
+    )
+    probes = page.locator("span.cjk-probe")
+    one, two = probes.nth(0).screenshot(), probes.nth(1).screenshot()
+    return [] if one != two else ["zh_CN/index.html: Chinese text is drawn without a CJK font"]
+
+
 @pytest.mark.slow
 def test_every_page_reads_offline_in_headless_chromium(built_site, tmp_path):
     from playwright.sync_api import sync_playwright
@@ -226,6 +246,8 @@ def test_every_page_reads_offline_in_headless_chromium(built_site, tmp_path):
         for device, size in (("desktop", DESKTOP), ("phone", PHONE)):
             page.set_viewport_size(size)
             for path in built_site:
+                if device == "phone" and "zh_CN" in path.parts:
+                    continue  # the Chinese pages share the English ones' layout and stylesheet
                 outside.clear()
                 errors.clear()
                 open_page(page, path, "light")
@@ -244,6 +266,7 @@ def test_every_page_reads_offline_in_headless_chromium(built_site, tmp_path):
                 found += [f"request left the machine: {u}" for u in outside]
                 found += [f"console: {e}" for e in errors]
                 problems += [f"{path.name} ({device}): {p}" for p in found]
+        problems += cjk_problems(page, built_site, tmp_path)
         context.close()
     print(f"{len(built_site)} pages read in Chromium in {time.perf_counter() - started:.1f} s")
     assert not problems, "\n".join(problems)
