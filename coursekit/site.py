@@ -447,12 +447,17 @@ def index_page(
 
 
 def course_about(readme: Path = ROOT / "README.md") -> str:
-    """The README's opening, between its first heading and its first section (markdown)."""
+    """The README's opening, between its first heading and its first section (markdown), without
+    the paragraph that links to the README in the other language."""
     if not readme.is_file():
         return ""
     text = readme.read_text(encoding="utf-8")
     opening = re.split(r"^## ", text, maxsplit=1, flags=re.M)[0]
-    return opening.split("\n", 1)[1].strip() if opening.startswith("# ") else ""
+    if not opening.startswith("# "):
+        return ""
+    # the README's link to its other language is the site's language switch, at every page's top
+    paragraphs = opening.split("\n", 1)[1].strip().split("\n\n")
+    return "\n\n".join(p for p in paragraphs if not re.search(r"\]\(README[.\w-]*\.md\)", p))
 
 
 def course_title(default: str = "The course", readme: Path = ROOT / "README.md") -> str:
@@ -567,8 +572,9 @@ def _replace_dir(new: Path, out_dir: Path) -> None:
 def build_site(
     notebooks: list[Path], out_dir: Path, title: str | None = None, mathjax: Path | None = None
 ) -> list[Path]:
-    """Render ``notebooks`` (in this order) and an index into ``out_dir``; return the pages, index
-    first.
+    """Render ``notebooks`` (in this order) and an index into ``out_dir``, and their Chinese
+    editions (``zh_CN/`` beside them, where they exist) into ``out_dir/zh_CN``; return the pages,
+    index first (the Chinese index first among the Chinese pages).
 
     Every notebook is read and validated first (``ValueError`` naming a malformed one); the site is
     built beside ``out_dir`` and replaces it only when complete, so on any error the previous site
@@ -598,6 +604,7 @@ def build_site(
     return [
         out_dir / "index.html",
         *(out_dir / f"{path.stem}.html" for path, _ in loaded),
+        *([out_dir / ZH / "index.html"] if chinese else []),
         *(out_dir / ZH / f"{path.stem}.html" for path, _ in chinese),
     ]
 
@@ -624,7 +631,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"wrote {len(pages) - 1} page(s) and {pages[0]} (validated, then replaced the old site)")
+    n = sum(p.name != "index.html" for p in pages)
+    print(f"wrote {n} page(s) and {pages[0]} (validated, then replaced the old site)")
     return 0
 
 

@@ -284,26 +284,9 @@ reports to your teacher any code that changes what a check relies on.
 """
 
 
-STUDENT_README_ZH = """# PyTorch 与 MNIST：学生版
-
-这些笔记本在 MNIST 上一次讲一个概念，讲授 PyTorch；每个笔记本以练习结束。中文版在
-`notebooks/zh_CN/`，与英文版（`notebooks/`）是同一套程序：代码、输出和图完全相同，只有文字和
-代码注释译成了中文（打印的输出和图中的标签仍是英文）。安装、数据和交作业的方法见 `README.md`。
-
-## 练习
-
-每个练习有题目、一个待补全的代码单元格（运行时抛出 `NotImplementedError("hint: ...")`）和一个
-检查单元格。把待补全单元格的函数体换成你的代码并运行，再运行检查：代码正确时它打印一句话，否则
-报错并说明哪里不对。实验题和解释题还要求你用文字写出结论：写在检查下方的“你的回答”单元格里，
-替换其中的占位行。留空的回答算作没有完成。
-
-## 交作业
-
-交回笔记本文件本身（`notebooks/zh_CN/NN_name.ipynb`）。老师的评分程序以冒烟模式运行它（参数
-单元格中的 `smoke = True`：小规模、快速运行），交之前请自己先这样运行一遍。保留笔记本原有的单元格、
-它们的顺序和检查单元格：评分程序靠它们找到练习（添加你自己的单元格没有问题）。中文版和英文版的
-评分方式完全相同。
-"""
+# the student package's Chinese README (markdown: one line per paragraph, as a browser would
+# show a line break inside a Chinese sentence as a space)
+STUDENT_README_ZH = Path(__file__).resolve().parent / "templates" / "student" / "README.zh-CN.md"
 
 
 def chinese_editions(notebooks: list[Path]) -> list[Path]:
@@ -387,7 +370,7 @@ def write_package(notebooks: list[Path], out_dir: Path = STUDENT) -> tuple[Path,
     (out_dir / "requirements.txt").write_text("".join(f"{r}\n" for r in runtime) + "-e .\n")
     (out_dir / "README.md").write_text(STUDENT_README)
     if chinese_editions(notebooks):
-        (out_dir / "README.zh-CN.md").write_text(STUDENT_README_ZH)
+        shutil.copyfile(STUDENT_README_ZH, out_dir / "README.zh-CN.md")
     archive = out_dir.with_suffix(".zip")
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):

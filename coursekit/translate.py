@@ -17,7 +17,8 @@ A translation is refused, naming the notebook and cell, when a code cell's progr
 anything but the text of its comments (same tokens, each comment in its place, pragmas and a
 parameter's bounds kept), or when a markdown cell lost or changed a formula (``$…$``,
 ``$$…$$``), an inline code span, a fenced block, a link target or a heading level, or has a
-bold run that will not close (Chinese punctuation just inside its closing ``**``). The Chinese
+bold run that will not close (Chinese punctuation just inside its closing ``**``) or a line
+break inside a Chinese sentence (a browser shows it as a space). The Chinese
 notebook is the English one, outputs included (the code is the same, so are they), with each
 cell's source replaced and its relative links one folder deeper.
 """
@@ -111,6 +112,8 @@ _DISPLAY = re.compile(r"\$\$.+?\$\$", re.S)
 _INLINE = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$(?!\$)", re.S)
 _LINK = re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _HEADING = re.compile(r"^(#{1,6})\s", re.M)
+_CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’"
+_CJK_BREAK = re.compile(f"[{_CJK}]\n[{_CJK}]")  # a soft break inside a Chinese sentence
 
 
 def protected(text: str) -> dict[str, Counter]:
@@ -182,6 +185,10 @@ def problems(english: str, translated: str, code: bool) -> list[str]:
     found += [
         f"bold that will not close (put the punctuation outside): {t!r}"
         for t in unclosed_bold(translated)
+    ]
+    found += [
+        f"a line break between Chinese characters shows as a space: {m.group(0)!r}"
+        for m in _CJK_BREAK.finditer(_FENCE.sub("", translated))
     ]
     return found
 

@@ -174,7 +174,7 @@ def test_title_and_intro():
 def test_the_site_of_the_committed_notebooks(tmp_path):
     """What ``make site`` does on a fresh clone: every committed notebook, in course order."""
     pages = site.build_site(NOTEBOOKS, tmp_path / "site")
-    assert len(pages) == 1 + 2 * len(NOTEBOOKS)
+    assert len(pages) == 2 + 2 * len(NOTEBOOKS)
     index = pages[0].read_text()
     assert re.findall(r'class="title" href="([^"]+)"', index) == [
         f"{p.stem}.html" for p in NOTEBOOKS
@@ -199,7 +199,8 @@ def test_the_site_of_the_committed_notebooks(tmp_path):
     assert 'href="../index.html" hreflang="en"' in zh_index
     assert 'href="zh_CN/index.html" hreflang="zh-CN"' in index
     for path in NOTEBOOKS:
-        english, chinese = (root / f"{path.stem}.html").read_text(), root / "zh_CN" / path.name
+        english = (root / f"{path.stem}.html").read_text()
+        chinese = root / "zh_CN" / "ipynb" / path.name
         assert f'href="zh_CN/{path.stem}.html" hreflang="zh-CN"' in english
         text = (root / "zh_CN" / f"{path.stem}.html").read_text()
         assert '<html lang="zh-CN">' in text and f'href="../{path.stem}.html" hreflang="en"' in text

@@ -100,7 +100,7 @@ LAYOUT_JS = """() => {
   });
   document.querySelectorAll('.celltag_solution').forEach(cell => {
     const d = cell.closest('details');
-    if (!d || d.open || !/click/i.test(d.querySelector('summary').textContent))
+    if (!d || d.open || !/click|点击/i.test(d.querySelector('summary').textContent))
       found.push('a solution is not folded in a <details> that says how to open it');
   });
   document.querySelectorAll('.jp-RenderedImage img').forEach(img => {
@@ -265,7 +265,8 @@ def test_every_page_reads_offline_in_headless_chromium(built_site, tmp_path):
                     found += [f"dark: axe: {v}" for v in axe_violations(page, axe)]
                 found += [f"request left the machine: {u}" for u in outside]
                 found += [f"console: {e}" for e in errors]
-                problems += [f"{path.name} ({device}): {p}" for p in found]
+                name = "/".join(path.parts[-2:]) if "zh_CN" in path.parts else path.name
+                problems += [f"{name} ({device}): {p}" for p in found]
         problems += cjk_problems(page, built_site, tmp_path)
         context.close()
     print(f"{len(built_site)} pages read in Chromium in {time.perf_counter() - started:.1f} s")
