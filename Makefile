@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-RUN_FLAGS := $(if $(filter 1 true yes,$(SMOKE)),--smoke) $(if $(ONLY),--only $(ONLY))
+# a smoke run takes COURSE_JOBS notebooks at a time (2: one per core of a 2-core laptop)
+COURSE_JOBS ?= 2
+RUN_FLAGS := $(if $(filter 1 true yes,$(SMOKE)),--smoke --jobs $(COURSE_JOBS)) $(if $(ONLY),--only $(ONLY))
 
 .PHONY: install course notebooks test test-quick lab bench clean help
 
@@ -20,7 +22,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## make course [SMOKE=1] [ONLY="01 03"]: execute the notebooks headless into build/
+## make course [SMOKE=1 [COURSE_JOBS=2]] [ONLY="01 03"]: execute the notebooks headless into build/
+## (a smoke run: COURSE_JOBS notebooks at a time, each kernel on one thread, forked warm)
 course: $(STAMP)
 	$(PY) -m coursekit.run $(RUN_FLAGS)
 

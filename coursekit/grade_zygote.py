@@ -93,6 +93,10 @@ def _kernel(request: dict[str, Any], inherited: list[Any]) -> None:
 def serve(path: str) -> int:
     """Import the warm modules, then fork a kernel for every request on the Unix socket
     ``path``, until the parent process dies or SIGTERM."""
+    # Ctrl-C in a terminal reaches the whole process group, this process with it: the runner
+    # decides what stops, and this process must live to kill its kernels (they have sessions of
+    # their own, out of the terminal's reach)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("MPLBACKEND", "Agg")
     for name in WARM_MODULES:
         try:

@@ -234,7 +234,10 @@ def _summary(run: dict[str, Any]) -> str:
     parts = [f"{counts['ok']} passed", f"{counts['FAILED']} failed"]
     parts += [f"{counts[s]} {s}" for s in ("interrupted", "not run") if counts[s]]
     total = sum(r.get("seconds") or 0 for r in rows)
-    return f"{len(rows)} notebook(s): {', '.join(parts)}, {format_seconds(total)} in all"
+    text = f"{len(rows)} notebook(s): {', '.join(parts)}, {format_seconds(total)} in all"
+    if run.get("jobs", 1) > 1 and run.get("wall_seconds") is not None:
+        text += f" ({run['jobs']} at a time: {format_seconds(run['wall_seconds'])} wall-clock)"
+    return text
 
 
 def _parameters(run: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 
     python -m coursekit.run                   # every notebook, default (full) parameters
     python -m coursekit.run --smoke           # every notebook in seconds, for a quick check
+    python -m coursekit.run --smoke --jobs 2  # two at a time (make course SMOKE=1)
     python -m coursekit.run --only 01 03 -p seed 1
     python -m coursekit.run --inplace         # re-execute the committed notebooks in notebooks/
 
@@ -19,6 +20,12 @@ second Ctrl-C meanwhile is ignored), and the exit code is 130; ``kill`` (SIGTERM
 is handled the same way, with exit code 143.
 ``--inplace`` writes the outputs back into ``notebooks/`` and cleans them for committing (no
 papermill metadata, no progress-bar widgets).
+
+A smoke run with ``--jobs N`` runs N notebooks at a time, each kernel on one CPU thread and
+forked from a warm process that imported torch, matplotlib and helpers once
+(:mod:`coursekit.grade_zygote`); Ctrl-C kills the running kernels. A full run times itself (its
+notebooks print timings and check claims about them), so it runs one notebook at a time.
+papermill writes the running notebook at most every ``SAVE_EVERY`` seconds and at its end.
 """
 
 from __future__ import annotations
@@ -32,8 +39,10 @@ import re
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -68,7 +77,8 @@ def kernel_options(
     kernels starting at once then pick the same files and fail with "Invalid Signature". With
     ``log``, the kernel process's own stderr (ipykernel's log, such as the ZMQError traceback of a
     kernel shut down mid-cell by Ctrl-C) goes there instead of the terminal; what the cells print
-    still goes into the notebook.
+    still goes into the notebook. Each kernel's process id is kept in :data:`KERNELS` while it
+    runs.
     """
     options: dict[str, Any] = {}
     if os.name == "posix":
@@ -76,15 +86,74 @@ def kernel_options(
         if ipc_dir is not None:
             manager["ip"] = os.path.join(ipc_dir, "kernel")
         options["config"] = Config({"KernelManager": manager})
-    if log is not None:
 
-        class LoggedKernelManager(AsyncKernelManager):
-            async def start_kernel(self, **kw: Any) -> None:
+    class CourseKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:
+            if log is not None:
                 kw.setdefault("stderr", log)  # passed on to the kernel's Popen
-                await super().start_kernel(**kw)
+            await super().start_kernel(**kw)
+            pid = getattr(self.provisioner, "pid", None)
+            if pid is not None:
+                KERNELS[threading.get_ident()] = pid
 
-        options["kernel_manager_class"] = LoggedKernelManager
+    options["kernel_manager_class"] = CourseKernelManager
     return options
+
+
+KERNELS: dict[int, int] = {}  # the running kernels' process ids, by the thread that runs them
+
+
+def _kill_kernels() -> None:
+    """Kill every running kernel with the processes it started (each kernel leads a session of
+    its own): a parallel run's Ctrl-C, whose worker threads wait on them."""
+    for pid in list(KERNELS.values()):
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+
+
+SAVE_EVERY = 10.0  # seconds between papermill's writes of the running notebook (crash copies)
+
+
+def _course_engine() -> str:
+    """papermill's nbclient engine, writing the running notebook at most every SAVE_EVERY
+    seconds and at the end, instead of at every cell's start and end: those writes (the whole
+    notebook, figures included, validated each time) were a third of a smoke run's time. The
+    name to pass as ``engine_name``; registered once."""
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    class Manager(NotebookExecutionManager):
+        _saved = 0.0
+
+        def save(self, **kwargs: Any) -> None:
+            if time.monotonic() - self._saved >= SAVE_EVERY:
+                self._saved = time.monotonic()
+                super().save(**kwargs)
+
+        def notebook_complete(self, **kwargs: Any) -> None:
+            self._saved = -SAVE_EVERY  # the final write always happens
+            super().notebook_complete(**kwargs)
+
+    class Engine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, **kwargs):  # papermill's, with Manager
+            log_output = kwargs.pop("log_output", False)
+            nb_man = Manager(
+                nb,
+                output_path=kwargs.pop("output_path", None),
+                progress_bar=kwargs.pop("progress_bar", True),
+                log_output=log_output,
+                autosave_cell_every=kwargs.pop("autosave_cell_every", 30),
+            )
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+    papermill_engines.register("course", Engine)
+    return "course"
 
 
 class NotebookError(ValueError):
@@ -216,6 +285,7 @@ def _execute(
     parameters: dict[str, Any],
     progress: dict[str, Any] | bool,
     kernel_log: IO[str] | None,
+    kernel_name: str = "python3",
 ) -> tuple[str, str, KeyboardInterrupt | None]:
     """Run ``notebook`` with papermill into ``tmp_out``: ``(status, error, interrupt)``."""
     import papermill
@@ -228,7 +298,8 @@ def _execute(
                 parameters=parameters or None,
                 cwd=str(notebook.parent),
                 progress_bar=progress,
-                kernel_name="python3",
+                kernel_name=kernel_name,
+                engine_name=_course_engine(),
                 **kernel_options(kernel_log, ipc_dir),
             )
     except KeyboardInterrupt as err:
@@ -269,6 +340,7 @@ def run_notebook(
     inplace: bool = False,
     progress: dict[str, Any] | bool = False,
     kernel_log: IO[str] | None = None,
+    kernel_name: str = "python3",
 ) -> dict[str, Any]:
     """Execute one notebook; return ``{"name", "status", "seconds", "results", "error", "path"}``.
 
@@ -278,7 +350,7 @@ def run_notebook(
     written atomically: an interrupted run leaves the previous file intact; ``path`` is where it
     is (None if nothing was written). ``progress`` is papermill's per-cell progress bar (False,
     True or tqdm options); ``kernel_log`` an open file for the kernel's own stderr (see
-    :func:`kernel_options`).
+    :func:`kernel_options`); ``kernel_name`` the kernel spec to start.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     # papermill writes the notebook as it runs: to a name no other runner uses, never the target
@@ -289,7 +361,9 @@ def run_notebook(
     if results_file is not None:
         results_file.unlink(missing_ok=True)  # never report an earlier run's numbers
     start = time.perf_counter()
-    status, error, interrupt = _execute(notebook, tmp_out, parameters, progress, kernel_log)
+    status, error, interrupt = _execute(
+        notebook, tmp_out, parameters, progress, kernel_log, kernel_name
+    )
     seconds = time.perf_counter() - start
     path = None
     try:
@@ -383,6 +457,9 @@ class Plan:
     build_dir: Path
     inplace: bool
     command: str
+    jobs: int = 1  # notebooks run at a time (smoke runs only)
+    wall_seconds: float | None = None  # how long the notebooks took, start to end (execute sets it)
+    environment: dict[str, Any] = field(default_factory=dict)  # a parallel run probes it meanwhile
     started: str = field(
         default_factory=lambda: datetime.now().astimezone().isoformat(timespec="seconds")
     )
@@ -439,6 +516,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--notebooks", type=Path, default=NOTEBOOKS, help="the folder of NN_name.ipynb notebooks"
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="smoke runs: N notebooks at a time, each kernel on one CPU thread (make course "
+        "SMOKE=1 runs 2); full runs time themselves and run one at a time",
+    )
     return parser.parse_args(argv)
 
 
@@ -459,11 +544,16 @@ def make_plan(args: argparse.Namespace, argv: list[str]) -> Plan:
         check_overrides(nb, overrides)
     if args.inplace and overrides:
         raise ValueError("--inplace commits default-parameter runs; it takes no --smoke or -p")
+    if args.jobs < 1 or (args.jobs > 1 and not args.smoke):
+        raise ValueError(
+            f"--jobs {args.jobs}: a smoke run takes 1 or more; a full run times itself and "
+            "runs one notebook at a time"
+        )
     build_dir = args.build_dir.expanduser().resolve()
     if build_dir.exists() and not build_dir.is_dir():
         raise ValueError(f"--build-dir {build_dir} is a file, not a folder")
     command = " ".join(["python -m coursekit.run", *argv])
-    return Plan(selected, overrides, build_dir, args.inplace, command)
+    return Plan(selected, overrides, build_dir, args.inplace, command, args.jobs)
 
 
 # --------------------------------------------------------------------------- execute
@@ -522,13 +612,16 @@ def execute(plan: Plan, stop: Stop) -> tuple[list[dict[str, Any]], str | None]:
     run: None, ``"Ctrl-C"`` or ``"SIGTERM"``. From then on ``stop`` ignores both signals.
     """
     rows: list[dict[str, Any]] = []
+    start = time.perf_counter()
     where = " in place" if plan.inplace else f", executed copies in {plan.out_dir}"
     smoke = " in smoke mode" if plan.mode == "smoke" else ""
     bar = tqdm(total=len(plan.notebooks), unit="notebook", file=sys.stderr, dynamic_ncols=True)
     try:
         print(f"running {len(plan.notebooks)} notebook(s){smoke}{where}", flush=True)
         with _kernel_log(plan.build_dir / KERNEL_LOG) as log:
-            for nb in plan.notebooks:
+            if plan.jobs > 1:
+                _execute_parallel(plan, log, rows, bar)
+            for nb in plan.notebooks if plan.jobs == 1 else []:
                 bar.set_description(nb.stem)
                 row = run_notebook(
                     nb,
@@ -555,7 +648,70 @@ def execute(plan: Plan, stop: Stop) -> tuple[list[dict[str, Any]], str | None]:
         logging.getLogger("asyncio").setLevel(logging.CRITICAL)
         return rows, _how(err)
     finally:
+        plan.wall_seconds = time.perf_counter() - start
         bar.close()
+
+
+def _execute_parallel(
+    plan: Plan, log: IO[str] | None, rows: list[dict[str, Any]], bar: tqdm
+) -> None:
+    """Run the plan's notebooks ``plan.jobs`` at a time (smoke runs), each kernel on one CPU
+    thread and, where it starts, forked from the grader's warm process (which has imported
+    torch, matplotlib and helpers once: seconds saved per notebook); append each row as it
+    finishes, then sort them into the plan's order.
+
+    On Ctrl-C or SIGTERM no other notebook starts, the running ones' kernels are killed and
+    their rows say "interrupted"; then the ``KeyboardInterrupt`` goes on to :func:`execute`.
+    """
+    order = {nb.stem: k for k, nb in enumerate(plan.notebooks)}
+    os.environ["OMP_NUM_THREADS"] = "1"  # the kernels' setup keeps it: cores / jobs
+    from .grade_zygote import SPEC_NAME, Warm
+
+    warm, kernel_name = Warm.get(dict(os.environ)), "python3"
+    if warm is not None:
+        os.environ.update(warm.environment())
+        kernel_name = SPEC_NAME
+    device = str(plan.overrides.get("device", "auto"))
+    threading.Thread(
+        target=lambda: plan.environment.update(report.environment(device)), daemon=True
+    ).start()  # the report's torch import, while the kernels run
+
+    def run(nb: Path) -> dict[str, Any]:
+        try:
+            row = run_notebook(
+                nb,
+                parameters=plan.parameters,
+                out_dir=plan.out_dir,
+                kernel_log=log,
+                kernel_name=kernel_name,
+            )
+            return _finish_row(row, nb, plan.build_dir) if row["status"] == "ok" else row
+        finally:
+            KERNELS.pop(threading.get_ident(), None)
+
+    with ThreadPoolExecutor(plan.jobs) as pool:
+        futures = [pool.submit(run, nb) for nb in plan.notebooks]
+        try:
+            for future in as_completed(futures):
+                rows.append(future.result())
+                bar.update(1)
+                tqdm.write(_row_line(rows[-1]), file=sys.stdout)
+        except KeyboardInterrupt as err:
+            for future in futures:
+                future.cancel()
+            _kill_kernels()
+            done = {row["name"] for row in rows}
+            for future in futures:
+                if future.cancelled() or future.result()["name"] in done:
+                    continue
+                row = future.result()
+                row.update(status="interrupted", error=f"interrupted ({_how(err)})")
+                rows.append(row)
+                tqdm.write(_row_line(row), file=sys.stdout)
+            raise
+        finally:
+            rows.sort(key=lambda row: order[row["name"]])
+            sys.stdout.flush()
 
 
 # --------------------------------------------------------------------------- summarise
@@ -605,13 +761,17 @@ def summarise(plan: Plan, rows: list[dict[str, Any]], stopped_by: str | None) ->
         "mode": plan.mode,
         "command": plan.command,
         "parameters": plan.overrides,
+        "jobs": plan.jobs,
+        "wall_seconds": plan.wall_seconds,
         "interrupted": stopped_by is not None,
         **({"interrupted_by": stopped_by} if stopped_by else {}),
-        "notebooks": [_finish_row(row, sources[row["name"]], plan.build_dir) for row in rows],
+        "notebooks": [
+            row if "title" in row else _finish_row(row, sources[row["name"]], plan.build_dir)
+            for row in rows
+        ],
         # after Ctrl-C, no torch import (seconds on a busy machine) just to name the device
-        "environment": report.environment(
-            str(plan.overrides.get("device", "auto")), probe=stopped_by is None
-        ),
+        "environment": dict(plan.environment)
+        or report.environment(str(plan.overrides.get("device", "auto")), probe=stopped_by is None),
     }
     try:
         md, _ = report.write_report(run, plan.build_dir)
@@ -622,7 +782,10 @@ def summarise(plan: Plan, rows: list[dict[str, Any]], stopped_by: str | None) ->
     ok = sum(r["status"] == "ok" for r in rows)
     total = sum(r["seconds"] or 0 for r in rows)
     errors = "; ".join(f"{r['name']} {r['error']}" for r in failed)
-    print(f"{ok} passed, {len(failed)} failed in {total:.1f} s" + (f": {errors}" if failed else ""))
+    took = f"{total:.1f} s"
+    if plan.jobs > 1 and plan.wall_seconds is not None:
+        took += f" ({plan.jobs} at a time: {plan.wall_seconds:.1f} s wall-clock)"
+    print(f"{ok} passed, {len(failed)} failed in {took}" + (f": {errors}" if failed else ""))
     for r in failed:
         if r.get("executed"):
             print(f"  traceback of {r['name']}: {plan.build_dir / r['executed']}")

@@ -132,6 +132,8 @@ def test_smoke_is_rejected_for_a_notebook_without_smoke(tmp_path, capsys):
         (["--only", "09"], "--only 09 matches no notebook"),
         (["--inplace", "--smoke"], "--inplace commits default-parameter runs"),
         (["--inplace", "-p", "seed", "1"], "--inplace commits default-parameter runs"),
+        (["--jobs", "2"], "a full run times itself and runs one notebook at a time"),
+        (["--smoke", "--jobs", "0"], "a smoke run takes 1 or more"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, args, message):
@@ -901,3 +903,87 @@ def test_kernels_started_at_once_each_get_their_own_sockets(tmp_path, monkeypatc
         assert "nbs" in listed and not [n for n in listed if n.startswith("kernel-ipc")]
     options = course.kernel_options(None, tmp_path / "sockets")
     assert options["config"].KernelManager.ip == str(tmp_path / "sockets" / "kernel")
+
+
+# --------------------------------------------------------------------------- parallel smoke runs
+def _timed(folder: Path, seconds: float) -> str:
+    """Cell source that sleeps and records when it ran, in ``folder/<pid>.json``."""
+    return (
+        "import json, os, pathlib, time\nstart = time.time()\n"
+        f"time.sleep({seconds})\n"
+        f"pathlib.Path({str(folder)!r}, f'{{os.getpid()}}.json').write_text("
+        "json.dumps([start, time.time(), os.environ.get('OMP_NUM_THREADS')]))"
+    )
+
+
+@pytest.mark.slow
+def test_a_parallel_smoke_run_overlaps_notebooks_and_reports_in_course_order(tmp_path, capsys):
+    times = tmp_path / "times"
+    times.mkdir()
+    for name in ("01_a", "02_b", "03_c"):
+        make_notebook(tmp_path / "nbs", name, [_timed(times, 3)])
+    code, out, _ = run_main(
+        capsys,
+        "--notebooks",
+        str(tmp_path / "nbs"),
+        "--build-dir",
+        str(tmp_path / "b"),
+        "--smoke",
+        "--jobs",
+        "2",
+    )
+    assert code == 0, out
+    spans = sorted(json.loads(p.read_text()) for p in times.iterdir())
+    assert len(spans) == 3 and all(threads == "1" for *_, threads in spans)
+    assert spans[1][0] < spans[0][1], "the first two notebooks ran at the same time"
+    run = json.loads((tmp_path / "b" / "run.json").read_text())
+    assert [r["name"] for r in run["notebooks"]] == ["01_a", "02_b", "03_c"]
+    assert [r["status"] for r in run["notebooks"]] == ["ok"] * 3
+    assert run["jobs"] == 2 and run["wall_seconds"] < sum(r["seconds"] for r in run["notebooks"])
+    assert "(2 at a time: " in out and "2 at a time" in (tmp_path / "b" / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_parallel_run_stops_both_running_notebooks(tmp_path):
+    nbs, build, started = tmp_path / "nbs", tmp_path / "build", tmp_path / "started"
+    started.mkdir()
+    for name in ("01_slow", "02_slow"):
+        make_notebook(
+            nbs,
+            name,
+            [
+                "import os, pathlib, time\n"
+                f"pathlib.Path({str(started)!r}, str(os.getpid())).touch()\ntime.sleep(600)"
+            ],
+        )
+    make_notebook(nbs, "03_never", [])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coursekit.run", "--notebooks", str(nbs), "--build-dir", str(build)]
+        + ["--smoke", "--jobs", "2"],
+        cwd=ROOT,
+        start_new_session=True,
+        preexec_fn=ignore_sigint,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while len(list(started.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(list(started.iterdir())) == 2, "the two notebooks never ran together"
+        time.sleep(0.5)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=STOP_WITHIN)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, out + err[-3000:]
+    statuses = [r["status"] for r in json.loads((build / "run.json").read_text())["notebooks"]]
+    assert statuses == ["interrupted", "interrupted", "not run"]
+    assert "Traceback" not in err, err[-3000:]
+    kernels = [int(p.name) for p in started.iterdir()]
+    deadline = time.monotonic() + 30
+    while any(kernel_alive(k) for k in kernels) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(kernel_alive(k) for k in kernels), "a kernel is still running"
