@@ -393,7 +393,9 @@ def _function_bodies(tree: ast.AST) -> dict[str, str]:
 def package_leaks(full_notebooks: list[Path], folder: Path) -> list[str]:
     """Where the package in ``folder`` gives an answer away, one line each (empty when it does
     not): a solution's function or class (by its code, or by its name in a ``.py`` file), a
-    teacher's answer, a cell tagged solution or answer, a line printed by a check or solution."""
+    teacher's answer, a cell tagged solution or answer, a line printed by a check or solution.
+    The Chinese editions of ``full_notebooks`` (``zh_CN/`` beside them) are searched for too."""
+    full_notebooks = [*full_notebooks, *chinese_editions(full_notebooks)]  # their answers too
     solutions: dict[str, str] = {}  # body -> "08_distributed exercise 1 (average_gradients)"
     names: dict[str, str] = {}
     answers: dict[str, str] = {}
@@ -479,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"{folder}: the student package ({len(sources)} notebook(s)); archive: {archive}")
-    problems = package_leaks(sources + chinese_editions(sources), folder)
+    problems = package_leaks(sources, folder)
     for problem in problems:
         print(f"ANSWER GIVEN AWAY: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -15,7 +15,7 @@ import pytest
 from conftest import NOTEBOOKS
 from course_fixtures import full_notebook, set_source
 
-from coursekit import cells, grade, grade_match, translate
+from coursekit import cells, grade, grade_match, student, translate
 from coursekit.student import YOUR_ANSWER_ZH, student_notebook
 
 CHINESE = [translate.OUT_DIR / nb.name for nb in NOTEBOOKS]
@@ -153,6 +153,24 @@ def test_the_chinese_student_edition_asks_for_answers_in_chinese():
         assert not tagged
         written = [e for e in cells.exercises(nb) if e.answer is not None]
         assert sum(c.source == YOUR_ANSWER_ZH for c in edition.cells) == len(written)
+
+
+@pytest.mark.slow
+def test_the_student_package_holds_the_chinese_edition_and_no_chinese_answer(tmp_path):
+    folder, archive = student.write_package(NOTEBOOKS[:2], tmp_path / "student")
+    assert sorted(p.name for p in (folder / "notebooks" / "zh_CN").iterdir()) == sorted(
+        p.name for p in NOTEBOOKS[:2]
+    )
+    assert (folder / "README.zh-CN.md").read_text(encoding="utf-8").startswith("# PyTorch")
+    assert student.package_leaks(NOTEBOOKS[:2], folder) == []
+    # a Chinese teacher's answer left in the package is found
+    zh = folder / "notebooks" / "zh_CN" / NOTEBOOKS[0].name
+    full = nbformat.read(CHINESE[0], 4)
+    answer = next(e for e in cells.exercises(full) if e.answer is not None).answer
+    edition = nbformat.read(zh, 4)
+    edition.cells.append(nbformat.v4.new_markdown_cell(full.cells[answer].source))
+    nbformat.write(edition, zh)
+    assert any("teacher's answer" in f for f in student.package_leaks(NOTEBOOKS[:2], folder))
 
 
 def _solve(edition: nbformat.NotebookNode, full: nbformat.NotebookNode, answer: str) -> None:
