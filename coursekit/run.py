@@ -114,7 +114,7 @@ def _kill_kernels() -> None:
 SAVE_EVERY = 10.0  # seconds between papermill's writes of the running notebook (crash copies)
 
 
-def _course_engine() -> str:
+def course_engine() -> str:
     """papermill's nbclient engine, writing the running notebook at most every SAVE_EVERY
     seconds and at the end, instead of at every cell's start and end: those writes (the whole
     notebook, figures included, validated each time) were a third of a smoke run's time. The
@@ -299,7 +299,7 @@ def _execute(
                 cwd=str(notebook.parent),
                 progress_bar=progress,
                 kernel_name=kernel_name,
-                engine_name=_course_engine(),
+                engine_name=course_engine(),
                 **kernel_options(kernel_log, ipc_dir),
             )
     except KeyboardInterrupt as err:

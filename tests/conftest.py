@@ -72,6 +72,8 @@ def smoke_run(tmp_path_factory, data_dir):
     import nbformat
     import papermill
 
+    from coursekit.run import course_engine
+
     def run(stem: str, **parameters: Any) -> tuple[dict[str, Any], Any]:
         key = stem + json.dumps(parameters, sort_keys=True)
         if key not in _SMOKE_CACHE:
@@ -85,6 +87,7 @@ def smoke_run(tmp_path_factory, data_dir):
                 cwd=str(NOTEBOOK_DIR),
                 progress_bar=False,
                 kernel_name="python3",
+                engine_name=course_engine(),  # papermill's, writing the notebook less often
             )
             results = json.loads((out / f"{stem}.json").read_text())
             executed = course_smoke.strip(nbformat.read(out / f"{stem}.ipynb", as_version=4))
