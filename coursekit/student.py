@@ -368,9 +368,14 @@ def write_package(notebooks: list[Path], out_dir: Path = STUDENT) -> tuple[Path,
     (out_dir / "environment.yml").write_text(environment)
     (out_dir / "pyproject.toml").write_text(_pyproject(runtime))
     (out_dir / "requirements.txt").write_text("".join(f"{r}\n" for r in runtime) + "-e .\n")
-    (out_dir / "README.md").write_text(STUDENT_README)
+    readme = STUDENT_README
     if chinese_editions(notebooks):
         shutil.copyfile(STUDENT_README_ZH, out_dir / "README.zh-CN.md")
+        readme += (
+            "\n## 中文版\n\nThe same notebooks in Chinese are in `notebooks/zh_CN/` "
+            "(README.zh-CN.md); they are graded as the English ones.\n"
+        )
+    (out_dir / "README.md").write_text(readme)
     archive = out_dir.with_suffix(".zip")
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):

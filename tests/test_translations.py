@@ -16,6 +16,7 @@ from conftest import NOTEBOOKS
 from course_fixtures import full_notebook, set_source
 
 from coursekit import cells, grade, grade_match, student, translate
+from coursekit.run import course_engine
 from coursekit.student import YOUR_ANSWER_ZH, student_notebook
 
 CHINESE = [translate.OUT_DIR / nb.name for nb in NOTEBOOKS]
@@ -140,6 +141,7 @@ def test_a_chinese_notebook_runs_top_to_bottom_in_smoke_mode(tmp_path):
         parameters={"smoke": True},
         cwd=str(chinese.parent),
         progress_bar=False,
+        engine_name=course_engine(),
     )
     ran = nbformat.read(tmp_path / chinese.name, 4)
     assert not [o for c in ran.cells for o in c.get("outputs", []) if o.output_type == "error"]
