@@ -38,6 +38,7 @@ import re
 import sys
 import types
 import warnings
+from collections.abc import Iterable
 from typing import Any
 
 MIME = "application/vnd.coursekit.grade+json"  # the verdicts and reports of the guard
@@ -328,14 +329,17 @@ class Guard:
         """Note the cell in which the guard last compared (IPython's execution count)."""
         self._looked = getattr(_shell(), "execution_count", None) or -2
 
-    def after(self, cell: str) -> None:
-        """After a cell the student wrote: put back what it changed; publish what it changed,
-        and the names the checks read that it rebound."""
+    def after(self, cell: str, own: Iterable[str] = ()) -> None:
+        """After a cell the student wrote (or a course cell that calls the student's code, which
+        binds the names ``own`` itself): put back what it changed; publish what it changed, and
+        the names the checks read that it rebound."""
         changed = sorted(self._compare(restore=True))
         rebound = sorted(
             name
             for name, value in self.names_before.items()
-            if name not in self.exercise_names and self.ns.get(name, _MISSING) is not value
+            if name not in self.exercise_names
+            and name not in own
+            and self.ns.get(name, _MISSING) is not value
         )
         if changed or rebound:
             report = {"kind": "tampering", "cell": cell, "changed": changed, "rebound": rebound}

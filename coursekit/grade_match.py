@@ -615,7 +615,8 @@ class _Builder:
             self.run.append(_guard_cell(f"{grade_guard.NAME}.keep({keep!r})", "keep"))
         if calls_student:
             label = f"the course's {_label(self.edition, e)}, which calls your code"
-            self.run.append(_guard_cell(f"{grade_guard.NAME}.after({label!r})", "after"))
+            own = sorted(found.binds)  # the course cell's own names: it may rebind them
+            self.run.append(_guard_cell(f"{grade_guard.NAME}.after({label!r}, {own!r})", "after"))
         return keep if not started else []
 
     def _start(self, keep: list[str]) -> None:

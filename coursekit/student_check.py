@@ -1,7 +1,7 @@
 """Check the student package (``make student CHECK=1``): grade each student notebook of
-``build/student/`` in smoke mode, as a class's would be: every exercise must be "not attempted"
-(the stub's ``NotImplementedError``), nothing else may fail, and no check or solution output may
-show.
+``build/student/`` in smoke mode, as a class's would be, the Chinese ones (``zh_CN/``) too:
+every exercise must be "not attempted" (the stub's ``NotImplementedError``), nothing else may
+fail, and no check or solution output may show.
 
     python -m coursekit.student_check [--only 03]
 
@@ -20,7 +20,7 @@ from helpers._internal.paths import NOTEBOOKS
 
 from . import grade
 from .run import selected_notebooks
-from .student import STUDENT, leaks
+from .student import STUDENT, chinese_editions, leaks
 
 
 def edition_problems(report: dict) -> list[str]:
@@ -48,8 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     sources = selected_notebooks(args.only, args.notebooks)
     references = grade.load_references(sources)
     broken = 0
-    for source in sources:
-        path = args.out / "notebooks" / source.name
+    pairs = [(source, args.out / "notebooks" / source.name) for source in sources]
+    pairs += [(zh, args.out / "notebooks" / "zh_CN" / zh.name) for zh in chinese_editions(sources)]
+    for source, path in pairs:
         if not path.exists():
             print(f"error: {path} does not exist: run `make student` first", file=sys.stderr)
             return 2
@@ -58,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         found += edition_problems(grade.grade_file(path, references))
         broken += bool(found)
         verdict = "ok, every exercise 'not attempted'" if not found else "BROKEN"
-        print(f"{path.stem}: {verdict}" + "".join(f"\n  {p}" for p in found), flush=True)
+        where = path.relative_to(args.out / "notebooks").with_suffix("")
+        print(f"{where}: {verdict}" + "".join(f"\n  {p}" for p in found), flush=True)
     return 1 if broken else 0
 
 

@@ -326,3 +326,6 @@ def test_one_notebook_graded_for_real(tmp_path, data_dir):
     expected = ["passed"] * (len(ref.parts) - 1) + ["not attempted"]
     assert [r["status"] for r in report["exercises"]] == expected, report
     assert report["tampering"] == [] and report["problem"] == "", report
+    assert report["notes"] == [], (
+        "a course cell that calls the student's code may bind its own names"
+    )
