@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -48,6 +49,21 @@ def title_and_intro(nb: nbformat.NotebookNode, default: str) -> tuple[str, str]:
         intro = next((p for p in paragraphs if not p.startswith("#")), "")
         return lines[0][2:].strip(), intro
     return default, ""
+
+
+# ------------------------------------------------------------------------ the Chinese edition
+CHINESE = "zh_CN"  # the Chinese edition's folder beside the English notebooks (and on the site)
+
+
+def is_chinese(nb: nbformat.NotebookNode) -> bool:
+    """Whether ``nb`` is a Chinese notebook (``make zh`` marks it in its metadata)."""
+    return nb.metadata.get("course_translation", {}).get("language") == CHINESE
+
+
+def chinese_editions(notebooks: list[Path]) -> list[Path]:
+    """The Chinese edition of each notebook (``zh_CN/<same name>`` beside it) that exists."""
+    found = [Path(p).parent / CHINESE / Path(p).name for p in notebooks]
+    return [p for p in found if p.is_file()]
 
 
 def title(nb: nbformat.NotebookNode, default: str) -> str:

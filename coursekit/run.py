@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -114,43 +115,30 @@ def _kill_kernels() -> None:
 SAVE_EVERY = 10.0  # seconds between papermill's writes of the running notebook (crash copies)
 
 
+@functools.cache
 def course_engine() -> str:
     """papermill's nbclient engine, writing the running notebook at most every SAVE_EVERY
-    seconds and at the end, instead of at every cell's start and end: those writes (the whole
-    notebook, figures included, validated each time) were a third of a smoke run's time. The
-    name to pass as ``engine_name``; registered once."""
-    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
-
-    class Manager(NotebookExecutionManager):
-        _saved = 0.0
-
-        def save(self, **kwargs: Any) -> None:
-            if time.monotonic() - self._saved >= SAVE_EVERY:
-                self._saved = time.monotonic()
-                super().save(**kwargs)
-
-        def notebook_complete(self, **kwargs: Any) -> None:
-            self._saved = -SAVE_EVERY  # the final write always happens
-            super().notebook_complete(**kwargs)
+    seconds, instead of at every cell's start and end: those writes (the whole notebook,
+    figures included, validated each time) were a third of a smoke run's time. Its first and
+    last writes (papermill's notebook_start and notebook_complete) still happen. The name to
+    pass as ``engine_name``."""
+    from papermill.engines import NBClientEngine, papermill_engines
 
     class Engine(NBClientEngine):
         @classmethod
-        def execute_notebook(cls, nb, kernel_name, **kwargs):  # papermill's, with Manager
-            log_output = kwargs.pop("log_output", False)
-            nb_man = Manager(
-                nb,
-                output_path=kwargs.pop("output_path", None),
-                progress_bar=kwargs.pop("progress_bar", True),
-                log_output=log_output,
-                autosave_cell_every=kwargs.pop("autosave_cell_every", 30),
-            )
-            nb_man.notebook_start()
+        def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
+            save, last = nb_man.save, [time.monotonic()]
+
+            def sometimes(**kw: Any) -> None:
+                if time.monotonic() - last[0] >= SAVE_EVERY:
+                    last[0] = time.monotonic()
+                    save(**kw)
+
+            nb_man.save = sometimes
             try:
-                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
             finally:
-                nb_man.cleanup_pbar()
-                nb_man.notebook_complete()
-            return nb_man.nb
+                nb_man.save = save  # notebook_complete's write, next, is the real one
 
     papermill_engines.register("course", Engine)
     return "course"
@@ -361,9 +349,12 @@ def run_notebook(
     if results_file is not None:
         results_file.unlink(missing_ok=True)  # never report an earlier run's numbers
     start = time.perf_counter()
-    status, error, interrupt = _execute(
-        notebook, tmp_out, parameters, progress, kernel_log, kernel_name
-    )
+    try:
+        status, error, interrupt = _execute(
+            notebook, tmp_out, parameters, progress, kernel_log, kernel_name
+        )
+    finally:
+        KERNELS.pop(threading.get_ident(), None)  # this thread's kernel is gone
     seconds = time.perf_counter() - start
     path = None
     try:
@@ -459,7 +450,6 @@ class Plan:
     command: str
     jobs: int = 1  # notebooks run at a time (smoke runs only)
     wall_seconds: float | None = None  # how long the notebooks took, start to end (execute sets it)
-    environment: dict[str, Any] = field(default_factory=dict)  # a parallel run probes it meanwhile
     started: str = field(
         default_factory=lambda: datetime.now().astimezone().isoformat(timespec="seconds")
     )
@@ -619,26 +609,8 @@ def execute(plan: Plan, stop: Stop) -> tuple[list[dict[str, Any]], str | None]:
     try:
         print(f"running {len(plan.notebooks)} notebook(s){smoke}{where}", flush=True)
         with _kernel_log(plan.build_dir / KERNEL_LOG) as log:
-            if plan.jobs > 1:
-                _execute_parallel(plan, log, rows, bar)
-            for nb in plan.notebooks if plan.jobs == 1 else []:
-                bar.set_description(nb.stem)
-                row = run_notebook(
-                    nb,
-                    parameters=plan.parameters,
-                    out_dir=plan.out_dir,
-                    inplace=plan.inplace,
-                    progress=_cell_bar(),
-                    kernel_log=log,
-                )
-                rows.append(row)  # first: a Ctrl-C from here on still reports this notebook
-                if row["status"] == "ok" and plan.mode != "smoke":
-                    _fail_on_claims(row)
-                bar.update(1)
-                tqdm.write(_row_line(row), file=sys.stdout)
-                sys.stdout.flush()
-                if row["status"] == "interrupted":
-                    raise row.pop("interrupt", KeyboardInterrupt())
+            in_turn = _execute_parallel if plan.jobs > 1 else _execute_in_order
+            in_turn(plan, log, rows, bar)
         stop.disarm()
         return rows, None
     except KeyboardInterrupt as err:
@@ -652,6 +624,32 @@ def execute(plan: Plan, stop: Stop) -> tuple[list[dict[str, Any]], str | None]:
         bar.close()
 
 
+def _execute_in_order(
+    plan: Plan, log: IO[str] | None, rows: list[dict[str, Any]], bar: tqdm
+) -> None:
+    """Run the plan's notebooks one after the other, appending each row as it finishes; a
+    notebook interrupted by Ctrl-C or SIGTERM raises its ``KeyboardInterrupt`` on to
+    :func:`execute`."""
+    for nb in plan.notebooks:
+        bar.set_description(nb.stem)
+        row = run_notebook(
+            nb,
+            parameters=plan.parameters,
+            out_dir=plan.out_dir,
+            inplace=plan.inplace,
+            progress=_cell_bar(),
+            kernel_log=log,
+        )
+        rows.append(row)  # first: a Ctrl-C from here on still reports this notebook
+        if row["status"] == "ok" and plan.mode != "smoke":
+            _fail_on_claims(row)
+        bar.update(1)
+        tqdm.write(_row_line(row), file=sys.stdout)
+        sys.stdout.flush()
+        if row["status"] == "interrupted":
+            raise row.pop("interrupt", KeyboardInterrupt())
+
+
 def _execute_parallel(
     plan: Plan, log: IO[str] | None, rows: list[dict[str, Any]], bar: tqdm
 ) -> None:
@@ -663,31 +661,19 @@ def _execute_parallel(
     On Ctrl-C or SIGTERM no other notebook starts, the running ones' kernels are killed and
     their rows say "interrupted"; then the ``KeyboardInterrupt`` goes on to :func:`execute`.
     """
-    order = {nb.stem: k for k, nb in enumerate(plan.notebooks)}
-    os.environ["OMP_NUM_THREADS"] = "1"  # the kernels' setup keeps it: cores / jobs
     from .grade_zygote import SPEC_NAME, Warm
 
+    order = {nb.stem: k for k, nb in enumerate(plan.notebooks)}
+    saved = dict(os.environ)  # the kernels' environment, this run's only
+    os.environ["OMP_NUM_THREADS"] = "1"  # the kernels' setup keeps it: cores / jobs
     warm, kernel_name = Warm.get(dict(os.environ)), "python3"
     if warm is not None:
         os.environ.update(warm.environment())
         kernel_name = SPEC_NAME
-    device = str(plan.overrides.get("device", "auto"))
-    threading.Thread(
-        target=lambda: plan.environment.update(report.environment(device)), daemon=True
-    ).start()  # the report's torch import, while the kernels run
 
     def run(nb: Path) -> dict[str, Any]:
-        try:
-            row = run_notebook(
-                nb,
-                parameters=plan.parameters,
-                out_dir=plan.out_dir,
-                kernel_log=log,
-                kernel_name=kernel_name,
-            )
-            return _finish_row(row, nb, plan.build_dir) if row["status"] == "ok" else row
-        finally:
-            KERNELS.pop(threading.get_ident(), None)
+        options = {"parameters": plan.parameters, "out_dir": plan.out_dir, "kernel_log": log}
+        return run_notebook(nb, kernel_name=kernel_name, **options)
 
     with ThreadPoolExecutor(plan.jobs) as pool:
         futures = [pool.submit(run, nb) for nb in plan.notebooks]
@@ -712,6 +698,8 @@ def _execute_parallel(
         finally:
             rows.sort(key=lambda row: order[row["name"]])
             sys.stdout.flush()
+            os.environ.clear()
+            os.environ.update(saved)
 
 
 # --------------------------------------------------------------------------- summarise
@@ -765,13 +753,11 @@ def summarise(plan: Plan, rows: list[dict[str, Any]], stopped_by: str | None) ->
         "wall_seconds": plan.wall_seconds,
         "interrupted": stopped_by is not None,
         **({"interrupted_by": stopped_by} if stopped_by else {}),
-        "notebooks": [
-            row if "title" in row else _finish_row(row, sources[row["name"]], plan.build_dir)
-            for row in rows
-        ],
+        "notebooks": [_finish_row(row, sources[row["name"]], plan.build_dir) for row in rows],
         # after Ctrl-C, no torch import (seconds on a busy machine) just to name the device
-        "environment": dict(plan.environment)
-        or report.environment(str(plan.overrides.get("device", "auto")), probe=stopped_by is None),
+        "environment": report.environment(
+            str(plan.overrides.get("device", "auto")), probe=stopped_by is None
+        ),
     }
     try:
         md, _ = report.write_report(run, plan.build_dir)

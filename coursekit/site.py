@@ -39,9 +39,9 @@ import nbformat
 
 from helpers._internal.paths import BUILD, NOTEBOOKS, ROOT
 
-from .cells import SOLUTION_TAG, source, title_and_intro
+from .cells import CHINESE as ZH
+from .cells import SOLUTION_TAG, chinese_editions, source, title_and_intro
 from .run import selected_notebooks
-from .student import chinese_editions
 
 SITE = BUILD / "site"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -180,7 +180,6 @@ WORDS = {
         "switch": '<a href="{href}" hreflang="en" lang="en">English</a>',
     },
 }
-ZH = "zh_CN"  # the Chinese edition's folder, in notebooks/ and on the site
 
 
 def _nav(pages: list[tuple[str, str]], k: int, lang: str = "en", other: str = "") -> str:
@@ -333,16 +332,17 @@ def add_alt_texts(nb: nbformat.NotebookNode) -> int:
 
 def save_figures(nb: nbformat.NotebookNode, folder: Path, stem: str, up: str = "") -> int:
     """Write every PNG of ``nb`` to ``folder/<stem>-<n>.png`` and point the page at the file
-    (output metadata ``course_src``, ``up`` + the folder's name + the file: ``../`` for a page
-    in zh_CN/, whose figures are the English ones): the page links each figure to its full
-    size, which a multi-panel figure needs on a phone. Returns how many were written."""
+    (output metadata ``course_src``): the page links each figure to its full size, which a
+    multi-panel figure needs on a phone. A Chinese page (``up`` = ``"../"``) links to the English
+    page's files, its outputs being the same, and writes none. Returns how many it links."""
     n = 0
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             if "image/png" in output.get("data", {}):
                 n += 1
                 name = f"{stem}-{n}.png"
-                (folder / name).write_bytes(base64.b64decode(output["data"]["image/png"]))
+                if not up:
+                    (folder / name).write_bytes(base64.b64decode(output["data"]["image/png"]))
                 output.setdefault("metadata", {})[SRC_KEY] = f"{up}{folder.name}/{name}"
     return n
 

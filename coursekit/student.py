@@ -175,7 +175,7 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     answers = {ex.answer for ex in found if ex.answer is not None}
     cleared = dependent_cells(nb, {ex.solution for ex in found} | {ex.check for ex in found})
     out = copy.deepcopy(nb)
-    chinese = nb.metadata.get("course_translation", {}).get("language") == "zh_CN"
+    chinese = cells.is_chinese(nb)
     kept = []
     for i, cell in enumerate(out.cells):
         if i in answers:
@@ -289,12 +289,6 @@ reports to your teacher any code that changes what a check relies on.
 STUDENT_README_ZH = Path(__file__).resolve().parent / "templates" / "student" / "README.zh-CN.md"
 
 
-def chinese_editions(notebooks: list[Path]) -> list[Path]:
-    """The Chinese edition of each notebook (``zh_CN/<same name>`` beside it) that exists."""
-    found = [Path(p).parent / "zh_CN" / Path(p).name for p in notebooks]
-    return [p for p in found if p.is_file()]
-
-
 GRADER_ONLY = {"dask", "polib"}  # what the course's tools need and a student does not
 
 
@@ -360,7 +354,7 @@ def write_package(notebooks: list[Path], out_dir: Path = STUDENT) -> tuple[Path,
     if out_dir.exists():
         shutil.rmtree(out_dir)
     write_student_edition(notebooks, out_dir / "notebooks")
-    write_student_edition(chinese_editions(notebooks), out_dir / "notebooks" / "zh_CN")
+    write_student_edition(cells.chinese_editions(notebooks), out_dir / "notebooks" / cells.CHINESE)
     _copy_tree(ROOT / "helpers", out_dir / "helpers")
     if (ROOT / "scripts").is_dir():
         _copy_tree(ROOT / "scripts", out_dir / "scripts")
@@ -369,7 +363,7 @@ def write_package(notebooks: list[Path], out_dir: Path = STUDENT) -> tuple[Path,
     (out_dir / "pyproject.toml").write_text(_pyproject(runtime))
     (out_dir / "requirements.txt").write_text("".join(f"{r}\n" for r in runtime) + "-e .\n")
     readme = STUDENT_README
-    if chinese_editions(notebooks):
+    if cells.chinese_editions(notebooks):
         shutil.copyfile(STUDENT_README_ZH, out_dir / "README.zh-CN.md")
         readme += (
             "\n## 中文版\n\nThe same notebooks in Chinese are in `notebooks/zh_CN/` "
@@ -400,7 +394,7 @@ def package_leaks(full_notebooks: list[Path], folder: Path) -> list[str]:
     not): a solution's function or class (by its code, or by its name in a ``.py`` file), a
     teacher's answer, a cell tagged solution or answer, a line printed by a check or solution.
     The Chinese editions of ``full_notebooks`` (``zh_CN/`` beside them) are searched for too."""
-    full_notebooks = [*full_notebooks, *chinese_editions(full_notebooks)]  # their answers too
+    full_notebooks = [*full_notebooks, *cells.chinese_editions(full_notebooks)]  # their answers too
     solutions: dict[str, str] = {}  # body -> "08_distributed exercise 1 (average_gradients)"
     names: dict[str, str] = {}
     answers: dict[str, str] = {}

@@ -19,8 +19,9 @@ import nbformat
 from helpers._internal.paths import NOTEBOOKS
 
 from . import grade
+from .cells import CHINESE, chinese_editions
 from .run import selected_notebooks
-from .student import STUDENT, chinese_editions, leaks
+from .student import STUDENT, leaks
 
 
 def edition_problems(report: dict) -> list[str]:
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     references = grade.load_references(sources)
     broken = 0
     pairs = [(source, args.out / "notebooks" / source.name) for source in sources]
-    pairs += [(zh, args.out / "notebooks" / "zh_CN" / zh.name) for zh in chinese_editions(sources)]
+    pairs += [(zh, args.out / "notebooks" / CHINESE / zh.name) for zh in chinese_editions(sources)]
     for source, path in pairs:
         if not path.exists():
             print(f"error: {path} does not exist: run `make student` first", file=sys.stderr)

@@ -40,10 +40,10 @@ import polib
 from helpers._internal.files import write_atomic
 from helpers._internal.paths import NOTEBOOKS, ROOT
 
-from .cells import cell_id, source
+from .cells import CHINESE, cell_id, source
 from .run import notebooks
 
-LANG = "zh_CN"
+LANG = CHINESE
 PO_DIR = ROOT / "translations" / LANG
 OUT_DIR = NOTEBOOKS / LANG
 README = {"README.md": "README.zh-CN.md"}  # a link to the English README goes to the Chinese one
